@@ -1,0 +1,3 @@
+module github.com/switchboard-ws/switchboard
+
+go 1.26
