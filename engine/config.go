@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// OutboundPolicy says what happens when a connection's unsent bytes would
+// pass Config.MaxOutbound.
+type OutboundPolicy uint8
+
+const (
+	// PolicyClose closes the connection and reports close code 1008
+	// (policy violation) to OnClose. The default: a consumer that cannot
+	// keep up gets a clean failure instead of silently missing messages.
+	PolicyClose OutboundPolicy = iota
+	// PolicyDrop drops the message that does not fit and returns
+	// ErrOutboundFull to the writer; the connection stays open.
+	PolicyDrop
+)
+
+func (p OutboundPolicy) String() string {
+	switch p {
+	case PolicyClose:
+		return "close"
+	case PolicyDrop:
+		return "drop"
+	}
+	return fmt.Sprintf("OutboundPolicy(%d)", uint8(p))
+}
+
+// Defaults used by DefaultConfig and for zero size limits.
+const (
+	DefaultMaxMessageSize    = codec.DefaultMaxMessageSize // 1 MiB
+	DefaultMaxHeadSize       = codec.DefaultMaxHeadSize    // 8 KiB
+	DefaultMaxOutbound       = 4 << 20                     // 4 MiB per connection
+	DefaultFDHeadroom        = 64
+	DefaultTickInterval      = 250 * time.Millisecond
+	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultPingInterval      = 25 * time.Second
+	DefaultPongTimeout       = 10 * time.Second
+	DefaultCloseTimeout      = 5 * time.Second
+	DefaultWriteStallTimeout = 30 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+)
+
+// Config configures a Server. Start from DefaultConfig: in a Config literal,
+// zero size limits take their defaults but zero timeouts mean "disabled".
+type Config struct {
+	// Addr is the TCP address to listen on, e.g. "127.0.0.1:8080" or ":8080".
+	Addr string
+	// EventLoops is the number of event loops; 0 means one per CPU.
+	EventLoops int
+	// ReusePort gives every event loop its own SO_REUSEPORT listener, so a
+	// connection is accepted on the loop that serves it and the connection
+	// ceiling is enforced exactly (see docs/architecture.md). With it off a
+	// single acceptor hands connections to the loops and may run ahead of
+	// them by a burst; FDHeadroom must then cover the burst. Default on.
+	ReusePort bool
+
+	// MaxMessageSize bounds a message (after reassembly) and so a frame;
+	// bigger ones are refused with close 1009 from their header. 0: 1 MiB.
+	MaxMessageSize int64
+	// MaxHeadSize bounds the HTTP request head; larger gets 431. 0: 8 KiB.
+	MaxHeadSize int
+	// MaxConnections caps open connections (handshaking ones included);
+	// more are answered 503 and closed. 0: as many as the open-file limit
+	// allows, less FDHeadroom. The cap is never above that either.
+	MaxConnections int
+	// FDHeadroom is the number of file descriptors kept free below the
+	// process's open-file limit. 0: DefaultFDHeadroom plus 4 per loop.
+	FDHeadroom int
+	// MaxOutbound bounds the bytes queued for one connection but not yet
+	// written to its socket. 0: 4 MiB. OutboundPolicy applies past it.
+	MaxOutbound    int
+	OutboundPolicy OutboundPolicy
+
+	// AllowedOrigins lists the Origin values (e.g. "https://app.example.com")
+	// a browser may connect from besides the server's own Host. "*" allows
+	// any. Requests without an Origin header (non-browser clients) pass.
+	AllowedOrigins []string
+	// CheckOrigin, when set, replaces the Origin policy above.
+	CheckOrigin func(r *UpgradeRequest) bool
+	// KeepHeaders names request headers copied into Conn.Header for the
+	// connection's life; others are not retained.
+	KeepHeaders []string
+	// Upgrade, when set, decides each handshake before the 101 (see UpgradeFunc).
+	Upgrade UpgradeFunc
+	// HTTP answers requests that are not WebSocket upgrades. When nil, they
+	// get 426 Upgrade Required.
+	HTTP HTTPFunc
+
+	// Logger receives connection-level problems, at most one line per
+	// connection. nil: slog.Default().
+	Logger *slog.Logger
+
+	// TickInterval is the granularity of every timeout below. 0: 250ms.
+	TickInterval time.Duration
+	// HandshakeTimeout closes a connection whose upgrade request has not
+	// completed in time (slowloris). 0 disables.
+	HandshakeTimeout time.Duration
+	// PingInterval sends a ping to a connection that has been quiet this
+	// long; any frame from the peer counts as liveness. 0 disables.
+	PingInterval time.Duration
+	// PongTimeout closes a connection that sent nothing back this long
+	// after a ping. 0 disables (pings are still sent).
+	PongTimeout time.Duration
+	// IdleTimeout closes a connection that sent no data message this long,
+	// with IdleCloseCode (default 1001). 0 disables.
+	IdleTimeout   time.Duration
+	IdleCloseCode codec.CloseCode
+	// CloseTimeout is how long a server-initiated close waits for the
+	// peer's close frame before closing TCP. 0 disables (closes at once).
+	CloseTimeout time.Duration
+	// WriteStallTimeout closes a connection whose outbound bytes have not
+	// drained at all for this long. 0 disables.
+	WriteStallTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown Run performs when its
+	// context ends. 0: 10s.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the recommended configuration listening on addr.
+func DefaultConfig(addr string) Config {
+	return Config{
+		Addr:              addr,
+		ReusePort:         true,
+		MaxMessageSize:    DefaultMaxMessageSize,
+		MaxHeadSize:       DefaultMaxHeadSize,
+		MaxOutbound:       DefaultMaxOutbound,
+		TickInterval:      DefaultTickInterval,
+		HandshakeTimeout:  DefaultHandshakeTimeout,
+		PingInterval:      DefaultPingInterval,
+		PongTimeout:       DefaultPongTimeout,
+		IdleCloseCode:     codec.CloseGoingAway,
+		CloseTimeout:      DefaultCloseTimeout,
+		WriteStallTimeout: DefaultWriteStallTimeout,
+		ShutdownTimeout:   DefaultShutdownTimeout,
+	}
+}
+
+// normalize validates c and fills the defaults, in one place.
+func (c Config) normalize() (Config, error) {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("Addr is empty"))
+	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("Addr %q: %w", c.Addr, err))
+	}
+	if c.EventLoops < 0 {
+		errs = append(errs, errors.New("EventLoops is negative"))
+	}
+	if c.EventLoops == 0 {
+		c.EventLoops = runtime.NumCPU()
+	}
+	if c.MaxMessageSize < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 {
+		errs = append(errs, errors.New("size limits must not be negative"))
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MaxHeadSize == 0 {
+		c.MaxHeadSize = DefaultMaxHeadSize
+	}
+	if c.MaxHeadSize < 256 {
+		errs = append(errs, errors.New("MaxHeadSize below 256 bytes cannot hold a browser's request"))
+	}
+	if c.MaxOutbound == 0 {
+		c.MaxOutbound = DefaultMaxOutbound
+	}
+	if c.FDHeadroom == 0 {
+		c.FDHeadroom = DefaultFDHeadroom + 4*c.EventLoops
+	}
+	if c.OutboundPolicy > PolicyDrop {
+		errs = append(errs, fmt.Errorf("unknown OutboundPolicy %d", c.OutboundPolicy))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"TickInterval", c.TickInterval}, {"HandshakeTimeout", c.HandshakeTimeout},
+		{"PingInterval", c.PingInterval}, {"PongTimeout", c.PongTimeout},
+		{"IdleTimeout", c.IdleTimeout}, {"CloseTimeout", c.CloseTimeout},
+		{"WriteStallTimeout", c.WriteStallTimeout}, {"ShutdownTimeout", c.ShutdownTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative", d.name))
+		}
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.TickInterval < time.Millisecond {
+		errs = append(errs, errors.New("TickInterval below 1ms"))
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.IdleCloseCode == 0 {
+		c.IdleCloseCode = codec.CloseGoingAway
+	}
+	if !codec.ValidCloseCode(c.IdleCloseCode) {
+		errs = append(errs, fmt.Errorf("IdleCloseCode %d cannot be sent", c.IdleCloseCode))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("engine: invalid config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}

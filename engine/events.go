@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// events is the gnet.EventHandler behind a Server.
+type events struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
+var serviceUnavailable = codec.AppendResponse(nil, 503, []codec.HeaderField{{Name: "Retry-After", Value: "1"}}, "", []byte("server at connection capacity\n"))
+
+func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
+	e.s.eng = eng
+	close(e.s.booted)
+	return gnet.None
+}
+
+func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := e.s
+	l := s.loopOf(gc.EventLoop())
+	l.enter()
+	if s.live.Add(1) > int64(s.ceiling) || s.shuttingDown.Load() {
+		// Refused before reading a byte: the fd is released at once, so the
+		// process never reaches its open-file limit (where gnet's acceptor
+		// would stop the whole engine).
+		s.live.Add(-1)
+		if s.shuttingDown.Load() {
+			l.stats.reject(rejectShutdown)
+		} else {
+			l.stats.reject(rejectCapacity)
+		}
+		return serviceUnavailable, gnet.Close
+	}
+	c := &Conn{
+		gc:     gc,
+		loop:   l,
+		id:     s.nextID.Add(1),
+		remote: gc.RemoteAddr(),
+		hs:     &handshake{},
+		state:  stateHandshake,
+	}
+	c.timer.Value = c
+	c.dec.Init(&s.decCfg)
+	gc.SetContext(c)
+	l.link(c)
+	if d := s.cfg.HandshakeTimeout; d > 0 {
+		l.schedule(c, d)
+	}
+	return nil, gnet.None
+}
+
+func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, _ := gc.Context().(*Conn)
+	if c == nil {
+		return gnet.Close
+	}
+	l := c.loop
+	l.enter()
+	l.busy, l.closeBusy = c, false
+	switch c.state {
+	case stateHandshake:
+		l.readHandshake(c)
+	case stateOpen, stateClosing:
+		l.readFrames(c)
+	default:
+		l.closeBusy = true
+	}
+	closing := l.closeBusy
+	l.busy, l.closeBusy = nil, false
+	if c.closed.Load() {
+		c.dec.Release()
+	}
+	if closing {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, _ := gc.Context().(*Conn)
+	if c == nil {
+		return gnet.None
+	}
+	gc.SetContext(nil)
+	l := c.loop
+	l.enter()
+	wasOpen := c.hs == nil // hs is dropped at the upgrade
+	c.state = stateClosed
+	c.closed.Store(true)
+	l.wheel.Cancel(&c.timer)
+	l.unlink(c)
+	e.s.live.Add(-1)
+	report := c.closeReport
+	if report == nil {
+		report = &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: ErrConnectionLost}
+		if err != nil {
+			report.Err = err
+		}
+	}
+	if !wasOpen {
+		c.hs = nil
+		c.dec.Release()
+		return gnet.None // never upgraded: no OnClose for the application
+	}
+	l.stats.close(report.Code)
+	if report.Err != nil && report.Err != ErrConnectionLost && report.Err != ErrServerClosed {
+		e.s.logOnce(c, "websocket closed", "code", int(report.Code), "reason", report.Reason, "err", report.Err.Error())
+	}
+	l.dispatchClose(c, report)
+	if l.busy != c {
+		// Inside OnTraffic for c (a write failed there), the decoder's
+		// buffers may still be in use: OnTraffic releases them.
+		c.dec.Release()
+	}
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine: it only hands each loop a task
+// that advances that loop's wheel.
+func (e *events) OnTick() (time.Duration, gnet.Action) {
+	for _, l := range e.s.loopList() {
+		_ = l.el.Execute(context.Background(), (*tickRunner)(l))
+	}
+	return e.s.cfg.TickInterval, gnet.None
+}

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// readHandshake looks for a complete request head; when there is one it
+// answers it (101, an HTTP response or an error) and, after a 101, goes on
+// with the frames that came behind the head in the same packets.
+func (l *loop) readHandshake(c *Conn) {
+	cfg := &l.srv.cfg
+	buf, _ := c.gc.Peek(-1)
+	end, scanned, err := codec.HeadEnd(buf, c.hs.scanned, cfg.MaxHeadSize)
+	if err != nil {
+		l.rejectCodec(c, err, rejectHeadTooLarge)
+		return
+	}
+	if end == 0 {
+		c.hs.scanned = scanned
+		return
+	}
+	req := &l.req
+	if err := codec.ParseRequest(buf[:end], req); err != nil {
+		l.rejectCodec(c, err, rejectMalformed)
+		return
+	}
+	ur := &UpgradeRequest{Request: req, RemoteAddr: c.remote}
+	if !req.IsUpgrade() {
+		l.serveHTTP(c, ur)
+		return
+	}
+	if l.srv.shuttingDown.Load() {
+		l.reject(c, &HTTPError{Status: 503, Body: "server shutting down\n"}, rejectShutdown)
+		return
+	}
+	if err := req.ValidateUpgrade(); err != nil {
+		l.rejectCodec(c, err, rejectInvalid)
+		return
+	}
+	if !l.srv.originAllowed(ur) {
+		l.reject(c, &HTTPError{Status: 403, Body: "origin not allowed\n"}, rejectOrigin)
+		return
+	}
+	var resp UpgradeResponse
+	if hook := cfg.Upgrade; hook != nil {
+		if err := l.callUpgradeHook(hook, ur, &resp); err != nil {
+			var he *HTTPError
+			if !errors.As(err, &he) {
+				he = &HTTPError{Status: 403, Body: "forbidden\n"}
+			}
+			l.reject(c, he, rejectHook)
+			return
+		}
+		if resp.Protocol != "" && !req.HasProtocol(resp.Protocol) {
+			l.srv.logOnce(c, "upgrade hook chose a subprotocol the client did not offer", "protocol", resp.Protocol)
+			l.reject(c, &HTTPError{Status: 500, Body: "internal error\n"}, rejectHook)
+			return
+		}
+	}
+	c.info = l.srv.keepInfo(req, resp.Protocol)
+	if resp.Value != nil {
+		c.value.Store(resp.Value)
+	}
+	out := codec.AppendUpgradeResponse(l.resp[:0], req.Key, resp.Protocol, resp.Header)
+	l.resp = out[:0]
+	if _, err := c.gc.Write(out); err != nil || c.state == stateClosed {
+		return
+	}
+	_, _ = c.gc.Discard(end)
+	*req = codec.Request{} // do not keep the head alive through the scratch request
+	c.hs = nil
+	c.state = stateOpen
+	now := l.tick()
+	c.lastRecv, c.lastMessage = now, now
+	l.stats.accepted.Add(1)
+	l.armHeartbeat(c)
+	l.dispatchOpen(c)
+	if c.state == stateOpen && c.gc.InboundBuffered() > 0 {
+		l.readFrames(c)
+	}
+}
+
+func (l *loop) callUpgradeHook(hook UpgradeFunc, r *UpgradeRequest, resp *UpgradeResponse) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			l.srv.logPanic(nil, p)
+			err = &HTTPError{Status: 500, Body: "internal error\n"}
+		}
+	}()
+	return hook(r, resp)
+}
+
+// serveHTTP answers a request that is not an upgrade, then closes.
+func (l *loop) serveHTTP(c *Conn, r *UpgradeRequest) {
+	var resp *HTTPResponse
+	if f := l.srv.cfg.HTTP; f != nil {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					l.srv.logPanic(nil, p)
+					resp = &HTTPResponse{Status: 500, Body: []byte("internal error\n")}
+				}
+			}()
+			resp = f(r)
+		}()
+	}
+	l.stats.reject(rejectNotUpgrade)
+	var out []byte
+	if resp == nil {
+		out = codec.AppendHandshakeError(l.resp[:0], codec.ErrNotUpgrade, nil)
+	} else {
+		status := resp.Status
+		if status == 0 {
+			status = 200
+		}
+		out = codec.AppendResponse(l.resp[:0], status, resp.Header, resp.ContentType, resp.Body)
+	}
+	l.resp = out[:0]
+	l.respondAndClose(c, out)
+}
+
+// rejectCodec answers a handshake error found by the codec.
+func (l *loop) rejectCodec(c *Conn, err error, reason rejectReason) {
+	var ce *codec.Error
+	if !errors.As(err, &ce) || ce.Status == 0 {
+		ce = codec.ErrMalformedRequest
+	}
+	if ce.Status == 431 {
+		reason = rejectHeadTooLarge
+	}
+	l.stats.reject(reason)
+	l.srv.logOnce(c, "websocket handshake rejected", "status", ce.Status, "reason", ce.Reason)
+	out := codec.AppendHandshakeError(l.resp[:0], ce, nil)
+	l.resp = out[:0]
+	l.respondAndClose(c, out)
+}
+
+// reject answers a handshake with an application or policy error.
+func (l *loop) reject(c *Conn, he *HTTPError, reason rejectReason) {
+	l.stats.reject(reason)
+	l.srv.logOnce(c, "websocket handshake rejected", "status", he.Status, "reason", reason.String())
+	body := he.Body
+	out := codec.AppendResponse(l.resp[:0], he.Status, he.Header, "", []byte(body))
+	l.resp = out[:0]
+	l.respondAndClose(c, out)
+}
+
+func (l *loop) respondAndClose(c *Conn, out []byte) {
+	_, _ = c.gc.Write(out)
+	l.abort(c, &CloseError{Code: codec.CloseAbnormal})
+}
+
+// originAllowed applies Config.CheckOrigin or the default policy: no Origin
+// (not a browser) passes; an Origin whose host equals Host passes; so does
+// one listed in AllowedOrigins.
+func (s *Server) originAllowed(r *UpgradeRequest) bool {
+	if s.cfg.CheckOrigin != nil {
+		return s.cfg.CheckOrigin(r)
+	}
+	origin := r.Origin
+	if len(origin) == 0 {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if a == "*" || strings.EqualFold(a, string(origin)) {
+			return true
+		}
+	}
+	u, err := url.Parse(string(origin))
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, string(r.Host))
+}
+
+// rootInfo is shared by every connection that keeps nothing but path "/".
+var rootInfo = &connInfo{path: "/"}
+
+// keepInfo copies what the connection keeps from its request.
+func (s *Server) keepInfo(r *codec.Request, protocol string) *connInfo {
+	if protocol == "" && len(r.RawQuery) == 0 && len(s.cfg.KeepHeaders) == 0 && string(r.Path) == "/" {
+		return rootInfo
+	}
+	info := &connInfo{path: string(r.Path), rawQuery: string(r.RawQuery), protocol: protocol}
+	for _, name := range s.cfg.KeepHeaders {
+		if v := r.Header(name); v != nil {
+			info.header = append(info.header, codec.HeaderField{Name: name, Value: string(v)})
+		}
+	}
+	return info
+}

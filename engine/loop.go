@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/gid"
+	"github.com/switchboard-ws/switchboard/internal/timerwheel"
+)
+
+// framePool holds frames encoded off the loop until the loop writes them.
+var framePool bytebufferpool.Pool
+
+type taskKind uint8
+
+const (
+	taskFrame    taskKind = iota // write buf (an encoded frame), then return it to the pool
+	taskPrepared                 // write a shared prepared frame
+	taskClose                    // start the close handshake
+	taskAbort                    // close TCP now
+	taskFunc                     // run fn on the loop
+)
+
+// task is one operation handed to a loop from another goroutine.
+type task struct {
+	conn   *Conn
+	kind   taskKind
+	code   codec.CloseCode
+	buf    *bytebufferpool.ByteBuffer
+	frame  *codec.PreparedFrame
+	reason string
+	fn     func()
+}
+
+// loop is the engine's state for one gnet event loop. Apart from the inbox
+// (guarded by mu) and the atomics, it is touched only on its own loop.
+type loop struct {
+	srv       *Server
+	el        gnet.EventLoop
+	goroutine atomic.Uintptr // the loop's goroutine, learned on its first event
+
+	mu        sync.Mutex
+	inbox     []task
+	scheduled bool // a drain is queued on the loop
+
+	spare []task // the other half of the double buffer, loop only
+
+	wheel *timerwheel.Wheel[*Conn]
+	start time.Time
+	head  *Conn // live connections on this loop
+	count int
+
+	busy      *Conn // the connection OnTraffic is processing
+	closeBusy bool  // busy asked to be closed: OnTraffic returns gnet.Close
+	req       codec.Request
+
+	hdr  [codec.MaxHeaderSize]byte
+	iov  [][]byte
+	resp []byte // scratch for HTTP responses
+
+	stats loopStats
+}
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	now := time.Now()
+	return &loop{
+		srv:   s,
+		el:    el,
+		wheel: timerwheel.New[*Conn](s.cfg.TickInterval, 1024, now),
+		start: now,
+		iov:   make([][]byte, 2),
+	}
+}
+
+// enter records the loop's goroutine; called at the start of every event.
+func (l *loop) enter() {
+	if l.goroutine.Load() == 0 {
+		l.goroutine.Store(gid.ID())
+	}
+}
+
+// post hands t to the loop. n is the bytes it will write, counted against
+// the connection's outbound limit. The first task of a batch wakes the
+// loop; later ones ride along.
+func (l *loop) post(t task, n int) error {
+	c := t.conn
+	if c != nil && n > 0 {
+		limit := int64(l.srv.cfg.MaxOutbound)
+		if c.queued.Add(int64(n)) > limit {
+			c.queued.Add(-int64(n))
+			t.release()
+			if l.srv.cfg.OutboundPolicy == PolicyDrop {
+				l.stats.dropped.Add(1)
+				return ErrOutboundFull
+			}
+			// Past the limit under PolicyClose: close the connection on its loop.
+			t = task{conn: c, kind: taskAbort, reason: "outbound"}
+			n = 0
+		}
+	}
+	l.mu.Lock()
+	l.inbox = append(l.inbox, t)
+	wake := !l.scheduled
+	l.scheduled = true
+	l.mu.Unlock()
+	if wake {
+		if err := l.el.Execute(context.Background(), l); err != nil {
+			l.mu.Lock()
+			l.scheduled = false
+			l.mu.Unlock()
+			return ErrServerClosed
+		}
+	}
+	if t.kind == taskAbort && t.reason == "outbound" {
+		return ErrOutboundFull
+	}
+	return nil
+}
+
+// Run drains the inbox on the loop (gnet.Runnable).
+func (l *loop) Run(context.Context) error {
+	l.enter()
+	l.mu.Lock()
+	batch := l.inbox
+	l.inbox = l.spare[:0]
+	l.scheduled = false
+	l.mu.Unlock()
+	for i := range batch {
+		l.runTask(&batch[i])
+		batch[i] = task{}
+	}
+	l.spare = batch[:0]
+	return nil
+}
+
+func (l *loop) runTask(t *task) {
+	c := t.conn
+	switch t.kind {
+	case taskFunc:
+		t.fn()
+		return
+	case taskFrame:
+		c.queued.Add(-int64(len(t.buf.B)))
+		if c.state == stateOpen {
+			_ = l.writeRaw(c, t.buf.B)
+		}
+	case taskPrepared:
+		c.queued.Add(-int64(len(t.frame.Bytes())))
+		if c.state == stateOpen {
+			_ = l.writeRaw(c, t.frame.Bytes())
+		}
+	case taskClose:
+		_ = l.startClose(c, t.code, t.reason, nil)
+	case taskAbort:
+		if t.reason == "outbound" {
+			l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "outbound limit", Err: ErrOutboundFull})
+		} else {
+			l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed})
+		}
+	}
+	t.release()
+}
+
+func (t *task) release() {
+	if t.buf != nil {
+		framePool.Put(t.buf)
+		t.buf = nil
+	}
+}
+
+// execute runs fn on the loop, batched with other tasks for it.
+func (l *loop) execute(fn func()) error {
+	return l.post(task{kind: taskFunc, fn: fn}, 0)
+}
+
+// tick is the wheel's current tick count since the loop started.
+func (l *loop) tick() uint32 {
+	return uint32(l.wheel.Now().Sub(l.start) / l.srv.cfg.TickInterval)
+}
+
+// link adds c to the loop's live list.
+func (l *loop) link(c *Conn) {
+	c.next = l.head
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+	l.count++
+}
+
+func (l *loop) unlink(c *Conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if l.head == c {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+	l.count--
+}
+
+// Loop is a handle on one event loop, for code that batches work per loop
+// (the hub). Its methods are safe from any goroutine.
+type Loop struct{ l *loop }
+
+// Execute runs fn on the loop. Tasks posted from other goroutines are
+// batched: one wake-up per loop however many are pending. fn must not block.
+func (h Loop) Execute(fn func()) error { return h.l.execute(fn) }
+
+// Loop returns the event loop that serves c.
+func (c *Conn) Loop() Loop { return Loop{c.loop} }
+
+// OnLoop reports whether the caller runs on this loop.
+func (h Loop) OnLoop() bool {
+	id := gid.ID()
+	return id != 0 && id == h.l.goroutine.Load()
+}

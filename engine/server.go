@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// Server serves WebSocket connections on gnet event loops.
+type Server struct {
+	cfg     Config
+	handler Handler
+	decCfg  codec.DecoderConfig
+	logger  *slog.Logger
+
+	eng     gnet.Engine
+	addr    string // resolved listen address
+	ceiling int    // most connections held at once
+	booted  chan struct{}
+	done    chan struct{}
+	runErr  error
+
+	loopsMu sync.Mutex
+	loops   atomic.Pointer[[]*loop]
+
+	live         atomic.Int64
+	nextID       atomic.Uint64
+	started      atomic.Bool
+	shuttingDown atomic.Bool
+	stopOnce     sync.Once
+}
+
+// New checks cfg and returns a server that will call h. Nothing listens
+// until Run.
+func New(cfg Config, h Handler) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("engine: nil Handler")
+	}
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		handler: h,
+		logger:  cfg.Logger,
+		booted:  make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	s.decCfg = codec.DecoderConfig{MaxMessageSize: cfg.MaxMessageSize}
+	empty := []*loop{}
+	s.loops.Store(&empty)
+	return s, nil
+}
+
+// Run listens and serves until ctx ends (then it shuts down gracefully
+// within Config.ShutdownTimeout) or Shutdown is called. It returns nil after
+// a graceful stop.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("engine: Run called twice")
+	}
+	addr, err := resolveAddr(s.cfg.Addr)
+	if err != nil {
+		close(s.done)
+		return err
+	}
+	s.addr = addr
+	s.ceiling = fdCeiling(s.cfg)
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+			_ = s.Shutdown(sctx)
+			cancel()
+		case <-s.done:
+		}
+	}()
+	err = gnet.Run(&events{s: s}, "tcp://"+addr,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(s.cfg.EventLoops),
+		gnet.WithReusePort(s.cfg.ReusePort),
+		gnet.WithTicker(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s.logger}),
+	)
+	select {
+	case <-s.booted:
+	default:
+		close(s.booted) // failed before boot: unblock Addr
+	}
+	s.runErr = err
+	close(s.done)
+	return err
+}
+
+// Addr waits until the server listens and returns its address (useful with
+// port 0). It returns "" if Run failed before listening.
+func (s *Server) Addr() string {
+	<-s.booted
+	if s.eng.Validate() != nil {
+		return ""
+	}
+	return s.addr
+}
+
+// MaxConns reports the connection ceiling in force (after Run started).
+func (s *Server) MaxConns() int { return s.ceiling }
+
+// Shutdown stops accepting upgrades, sends close 1001 (Going Away) to every
+// connection, waits for the peers' close frames until ctx ends, then closes
+// what is left and stops the loops. It returns ctx.Err() when the deadline
+// cut the wait short.
+func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.booted:
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.shuttingDown.Store(true)
+	for _, l := range s.loopList() {
+		l := l
+		_ = l.execute(func() {
+			for c := l.head; c != nil; {
+				next := c.next
+				if c.state == stateHandshake {
+					l.abort(c, &CloseError{Code: codec.CloseGoingAway, Err: ErrServerClosed})
+				} else {
+					_ = l.startClose(c, codec.CloseGoingAway, "server shutting down", ErrServerClosed)
+				}
+				c = next
+			}
+		})
+	}
+	var waitErr error
+	tick := time.NewTicker(5 * time.Millisecond)
+	for s.live.Load() > 0 && waitErr == nil {
+		select {
+		case <-ctx.Done():
+			waitErr = ctx.Err()
+		case <-s.done:
+			return nil
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
+	s.stopOnce.Do(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.eng.Stop(sctx)
+	})
+	<-s.done
+	return waitErr
+}
+
+// Done is closed when Run has returned.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// loopOf returns the engine state of a gnet loop, creating it on first use.
+func (s *Server) loopOf(el gnet.EventLoop) *loop {
+	for _, l := range *s.loops.Load() {
+		if l.el == el {
+			return l
+		}
+	}
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	old := *s.loops.Load()
+	for _, l := range old {
+		if l.el == el {
+			return l
+		}
+	}
+	l := newLoop(s, el)
+	next := append(append([]*loop(nil), old...), l)
+	s.loops.Store(&next)
+	return l
+}
+
+func (s *Server) loopList() []*loop { return *s.loops.Load() }
+
+// logOnce logs a connection-level event; callers reach it at most once per
+// connection (on rejection or on close).
+func (s *Server) logOnce(c *Conn, msg string, args ...any) {
+	if c != nil {
+		args = append(args, "conn", c.id, "remote", addrString(c.remote))
+	}
+	s.logger.Info(msg, args...)
+}
+
+func (s *Server) logPanic(c *Conn, r any) {
+	args := []any{"panic", fmt.Sprint(r), "stack", string(debug.Stack())}
+	if c != nil {
+		args = append(args, "conn", c.id, "remote", addrString(c.remote))
+	}
+	s.logger.Error("websocket handler panicked", args...)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// resolveAddr turns port 0 into a concrete free port, because with
+// ReusePort every loop binds its own listener and all must share one port.
+func resolveAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("engine: Addr %q: %w", addr, err)
+	}
+	if port != "0" && port != "" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("engine: finding a free port: %w", err)
+	}
+	p := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+}

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// rejectReason classifies refused connections and handshakes.
+type rejectReason uint8
+
+const (
+	rejectCapacity         rejectReason = iota // at the connection ceiling (503)
+	rejectShutdown                             // server shutting down (503)
+	rejectHeadTooLarge                         // request head over the limit (431)
+	rejectMalformed                            // not parseable HTTP (400/505)
+	rejectInvalid                              // not a valid WebSocket upgrade (400/405/426)
+	rejectNotUpgrade                           // plain HTTP request, answered and closed
+	rejectOrigin                               // Origin not allowed (403)
+	rejectHook                                 // refused by the upgrade hook
+	rejectHandshakeTimeout                     // request not complete in time
+	numRejectReasons
+)
+
+var rejectNames = [numRejectReasons]string{
+	"capacity", "shutdown", "head_too_large", "malformed", "invalid_upgrade",
+	"not_upgrade", "origin", "hook", "handshake_timeout",
+}
+
+func (r rejectReason) String() string { return rejectNames[r] }
+
+// loopStats are counters kept per loop (so loops never contend on them) and
+// summed by Server.Stats.
+type loopStats struct {
+	accepted    atomic.Uint64
+	messagesIn  atomic.Uint64
+	messagesOut atomic.Uint64
+	bytesIn     atomic.Uint64
+	bytesOut    atomic.Uint64
+	dropped     atomic.Uint64
+	rejects     [numRejectReasons]atomic.Uint64
+	closes      [16]atomic.Uint64 // codes 1000..1015
+	closesMu    sync.Mutex
+	closesOther map[codec.CloseCode]uint64 // application codes, rare
+	_           [64]byte                   // keep loops' counters off one cache line
+}
+
+func (s *loopStats) reject(r rejectReason) { s.rejects[r].Add(1) }
+
+func (s *loopStats) close(code codec.CloseCode) {
+	if code >= 1000 && code < 1016 {
+		s.closes[code-1000].Add(1)
+		return
+	}
+	s.closesMu.Lock()
+	if s.closesOther == nil {
+		s.closesOther = make(map[codec.CloseCode]uint64)
+	}
+	s.closesOther[code]++
+	s.closesMu.Unlock()
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Open        int64             // connections open now (handshaking ones included)
+	MaxConns    int               // the connection ceiling in force
+	Accepted    uint64            // upgrades completed
+	Rejected    map[string]uint64 // refused connections/handshakes by reason
+	MessagesIn  uint64            // data messages received
+	MessagesOut uint64            // frames written
+	BytesIn     uint64            // payload bytes received
+	BytesOut    uint64            // bytes written (frames, headers included)
+	Dropped     uint64            // messages dropped by PolicyDrop
+	Closes      map[codec.CloseCode]uint64
+}
+
+// Stats returns the server's counters, summed over its loops.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Open:     s.live.Load(),
+		MaxConns: s.ceiling,
+		Rejected: make(map[string]uint64),
+		Closes:   make(map[codec.CloseCode]uint64),
+	}
+	for _, l := range s.loopList() {
+		ls := &l.stats
+		st.Accepted += ls.accepted.Load()
+		st.MessagesIn += ls.messagesIn.Load()
+		st.MessagesOut += ls.messagesOut.Load()
+		st.BytesIn += ls.bytesIn.Load()
+		st.BytesOut += ls.bytesOut.Load()
+		st.Dropped += ls.dropped.Load()
+		for i := range ls.rejects {
+			if n := ls.rejects[i].Load(); n > 0 {
+				st.Rejected[rejectReason(i).String()] += n
+			}
+		}
+		for i := range ls.closes {
+			if n := ls.closes[i].Load(); n > 0 {
+				st.Closes[codec.CloseCode(1000+i)] += n
+			}
+		}
+		ls.closesMu.Lock()
+		for code, n := range ls.closesOther {
+			st.Closes[code] += n
+		}
+		ls.closesMu.Unlock()
+	}
+	return st
+}

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/timerwheel"
+)
+
+// Every timeout of a connection shares one timer entry embedded in the
+// Conn: the entry is armed for the earliest deadline that applies in the
+// connection's state, and on firing the loop works out which one it was.
+// Activity only stamps a tick counter; the timer re-arms lazily when it
+// fires and finds the connection busy, so traffic costs no timer work.
+
+// ticks converts a duration to wheel ticks, rounding up.
+func (l *loop) ticks(d time.Duration) uint32 {
+	t := l.srv.cfg.TickInterval
+	return uint32((d + t - 1) / t)
+}
+
+// armHeartbeat schedules the first heartbeat check of an open connection.
+func (l *loop) armHeartbeat(c *Conn) {
+	if d, ok := l.nextHeartbeat(c, l.tick()); ok {
+		l.schedule(c, d)
+	} else {
+		l.wheel.Cancel(&c.timer)
+	}
+}
+
+// nextHeartbeat is the time until the earliest heartbeat deadline of c.
+func (l *loop) nextHeartbeat(c *Conn, now uint32) (time.Duration, bool) {
+	cfg := &l.srv.cfg
+	best, ok := uint32(0), false
+	consider := func(at uint32) {
+		d := at - now
+		if int32(d) < 1 {
+			d = 1
+		}
+		if !ok || d < best {
+			best, ok = d, true
+		}
+	}
+	if c.awaitPong && cfg.PongTimeout > 0 {
+		consider(c.pingSent + l.ticks(cfg.PongTimeout))
+	} else if cfg.PingInterval > 0 && !c.awaitPong {
+		consider(c.lastRecv + l.ticks(cfg.PingInterval))
+	}
+	if cfg.IdleTimeout > 0 {
+		consider(c.lastMessage + l.ticks(cfg.IdleTimeout))
+	}
+	if cfg.WriteStallTimeout > 0 && c.stallWatch {
+		consider(c.stallMark + l.ticks(cfg.WriteStallTimeout))
+	}
+	return time.Duration(best) * cfg.TickInterval, ok
+}
+
+// schedule arms c's timer to fire after d, remembering the tick it is due.
+func (l *loop) schedule(c *Conn, d time.Duration) {
+	c.due = l.tick() + l.ticks(d)
+	l.wheel.Schedule(&c.timer, d)
+}
+
+// scheduleSooner arms c's timer for d unless it is already due earlier.
+func (l *loop) scheduleSooner(c *Conn, d time.Duration) {
+	if !c.timer.Active() || int32(l.tick()+l.ticks(d)-c.due) < 0 {
+		l.schedule(c, d)
+	}
+}
+
+// watchStall starts the write-stall clock when a write leaves bytes queued.
+func (l *loop) watchStall(c *Conn) {
+	d := l.srv.cfg.WriteStallTimeout
+	if d <= 0 || c.stallWatch || c.state != stateOpen {
+		return
+	}
+	pending := c.gc.OutboundBuffered()
+	if pending == 0 {
+		return
+	}
+	c.stallWatch = true
+	c.stallMark, c.stallSent = l.tick(), c.written-uint32(pending)
+	l.scheduleSooner(c, d)
+}
+
+// onTimer runs on the loop when c's timer fires.
+func (l *loop) onTimer(t *timerwheel.Timer[*Conn]) {
+	c := t.Value
+	switch c.state {
+	case stateHandshake:
+		l.stats.reject(rejectHandshakeTimeout)
+		l.srv.logOnce(c, "websocket handshake timeout")
+		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrHandshakeTimeout})
+	case stateClosing:
+		report := *c.closeReport
+		report.Err = ErrCloseTimeout
+		l.abort(c, &report)
+	case stateOpen:
+		l.heartbeat(c)
+	}
+}
+
+// heartbeat checks every deadline of an open connection, acts on the one
+// that passed and re-arms for the next.
+func (l *loop) heartbeat(c *Conn) {
+	cfg := &l.srv.cfg
+	now := l.tick()
+	if c.awaitPong && cfg.PongTimeout > 0 && now-c.pingSent >= l.ticks(cfg.PongTimeout) {
+		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Reason: "pong timeout", Err: ErrPongTimeout})
+		return
+	}
+	if cfg.IdleTimeout > 0 && now-c.lastMessage >= l.ticks(cfg.IdleTimeout) {
+		_ = l.startClose(c, cfg.IdleCloseCode, "idle timeout", ErrIdleTimeout)
+		return
+	}
+	if cfg.WriteStallTimeout > 0 {
+		pending := c.gc.OutboundBuffered()
+		sent := c.written - uint32(pending)
+		switch {
+		case pending == 0:
+			c.stallWatch = false
+		case sent != c.stallSent:
+			c.stallMark, c.stallSent = now, sent
+		case now-c.stallMark >= l.ticks(cfg.WriteStallTimeout):
+			l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "write stalled", Err: ErrWriteStall})
+			return
+		}
+	}
+	if cfg.PingInterval > 0 && !c.awaitPong && now-c.lastRecv >= l.ticks(cfg.PingInterval) {
+		l.writeControl(c, codec.OpPing, nil)
+		if c.state != stateOpen {
+			return
+		}
+		c.pingSent = now
+		c.awaitPong = cfg.PongTimeout > 0
+		if !c.awaitPong {
+			c.lastRecv = now // without a pong timeout, ping again one interval later
+		}
+	}
+	l.armHeartbeat(c)
+}
+
+// tickRunner advances the loop's wheel; handed to the loop by OnTick.
+type tickRunner loop
+
+func (t *tickRunner) Run(context.Context) error {
+	l := (*loop)(t)
+	l.enter()
+	l.wheel.Advance(time.Now(), l.onTimer)
+	return nil
+}

@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"github.com/switchboard-ws/switchboard/codec"
+)
+
+// Loop-side write path. Everything here runs on c's loop.
+
+// writeFrame encodes and writes one final frame: header and payload go out
+// in one writev, with no copy unless the socket is full (then gnet buffers).
+func (l *loop) writeFrame(c *Conn, op codec.OpCode, p []byte) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	n := codec.PutHeader(l.hdr[:], true, 0, op, int64(len(p)), nil)
+	if err := l.admit(c, n+len(p)); err != nil {
+		return err
+	}
+	l.iov[0], l.iov[1] = l.hdr[:n], p
+	_, err := c.gc.Writev(l.iov)
+	l.iov[0], l.iov[1] = nil, nil
+	return l.wrote(c, n+len(p), err)
+}
+
+// writePrepared writes a shared, already encoded frame.
+func (l *loop) writePrepared(c *Conn, f *codec.PreparedFrame) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	return l.writeRaw(c, f.Bytes())
+}
+
+// writeRaw writes an encoded frame, subject to the outbound limit.
+func (l *loop) writeRaw(c *Conn, b []byte) error {
+	if err := l.admit(c, len(b)); err != nil {
+		return err
+	}
+	_, err := c.gc.Write(b)
+	return l.wrote(c, len(b), err)
+}
+
+// writeControl writes a control frame past the outbound limit: pongs and
+// close frames are small and the protocol needs them through.
+func (l *loop) writeControl(c *Conn, op codec.OpCode, p []byte) {
+	n := codec.PutHeader(l.hdr[:], true, 0, op, int64(len(p)), nil)
+	l.iov[0], l.iov[1] = l.hdr[:n], p
+	_, err := c.gc.Writev(l.iov)
+	l.iov[0], l.iov[1] = nil, nil
+	_ = l.wrote(c, n+len(p), err)
+}
+
+// admit applies the outbound limit and policy before n more bytes are
+// written. A connection with nothing pending always takes one message, so
+// a single message larger than the limit is not refused outright.
+func (l *loop) admit(c *Conn, n int) error {
+	pending := c.gc.OutboundBuffered()
+	if pending == 0 || pending+n <= l.srv.cfg.MaxOutbound {
+		return nil
+	}
+	if l.srv.cfg.OutboundPolicy == PolicyDrop {
+		l.stats.dropped.Add(1)
+		return ErrOutboundFull
+	}
+	l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "outbound limit", Err: ErrOutboundFull})
+	return ErrOutboundFull
+}
+
+// wrote accounts for a write; a failed write has already closed the
+// connection inside gnet (and run OnClose).
+func (l *loop) wrote(c *Conn, n int, err error) error {
+	if err != nil || c.state == stateClosed {
+		return ErrClosed
+	}
+	c.written += uint32(n)
+	l.stats.messagesOut.Add(1)
+	l.stats.bytesOut.Add(uint64(n))
+	if !c.stallWatch && l.srv.cfg.WriteStallTimeout > 0 {
+		l.watchStall(c)
+	}
+	return nil
+}
+
+// startClose sends a close frame and waits (up to CloseTimeout) for the
+// peer's. cause, when set, is reported in CloseError.Err.
+func (l *loop) startClose(c *Conn, code codec.CloseCode, reason string, cause error) error {
+	switch c.state {
+	case stateHandshake:
+		l.abort(c, &CloseError{Code: code, Reason: reason, Err: cause})
+		return nil
+	case stateClosing, stateClosed:
+		return ErrClosed
+	}
+	c.closeReport = &CloseError{Code: code, Reason: reason, Err: cause}
+	l.sendClose(c, code, reason)
+	if c.state == stateClosed {
+		return nil // the write failed and gnet closed it
+	}
+	c.state = stateClosing
+	if d := l.srv.cfg.CloseTimeout; d > 0 {
+		l.schedule(c, d)
+	} else {
+		l.abort(c, c.closeReport)
+	}
+	return nil
+}
+
+func (l *loop) sendClose(c *Conn, code codec.CloseCode, reason string) {
+	b := codec.AppendCloseFrame(l.resp[:0], code, reason)
+	l.resp = b[:0]
+	_, err := c.gc.Write(b)
+	_ = l.wrote(c, len(b), err)
+}
+
+// abort closes TCP now (after flushing what gnet holds). Inside OnTraffic
+// for c the close is left to gnet's Close action, so gnet never touches a
+// released connection; elsewhere it is done at once.
+func (l *loop) abort(c *Conn, report *CloseError) {
+	if c.state == stateClosed {
+		return
+	}
+	if c.closeReport == nil || report.Err == ErrCloseTimeout {
+		c.closeReport = report
+	}
+	if l.busy == c {
+		l.closeBusy = true
+		c.state = stateClosed
+		return
+	}
+	c.state = stateClosed
+	_ = l.el.Close(c.gc)
+}
