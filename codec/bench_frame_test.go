@@ -114,24 +114,56 @@ func BenchmarkNewPreparedFrame(b *testing.B) {
 	}
 }
 
-// BenchmarkUTF8 compares ValidUTF8 with unicode/utf8.Valid, which it
-// replaces so that fragments can be checked with the same state machine.
+var utf8BenchInputs = []struct {
+	name string
+	data []byte
+}{
+	{name: "ascii16K", data: []byte(strings.Repeat("0123456789abcdef", 1<<10))},
+	{name: "mixed16K", data: []byte(strings.Repeat("0123456789abcé", 1<<10))},
+	{name: "greek16K", data: []byte(strings.Repeat("κόσμε", 16<<10/10))},
+	{name: "ascii32", data: []byte(strings.Repeat("0123456789abcdef", 2))},
+}
+
+// BenchmarkUTF8 measures the validator, in one write and in 4 fragments
+// cut inside code points, against the DFA alone and unicode/utf8.Valid:
+// the figures behind utf8Run's use of utf8.Valid.
 func BenchmarkUTF8(b *testing.B) {
-	inputs := []struct {
-		name string
-		data []byte
-	}{
-		{name: "ascii16K", data: []byte(strings.Repeat("0123456789abcdef", 1<<10))},
-		{name: "mixed16K", data: []byte(strings.Repeat("0123456789abcé", 1<<10))},
-		{name: "greek16K", data: []byte(strings.Repeat("κόσμε", 16<<10/10))},
-		{name: "ascii32", data: []byte(strings.Repeat("0123456789abcdef", 2))},
-	}
-	for _, in := range inputs {
-		b.Run("codec/"+in.name, func(b *testing.B) {
+	for _, in := range utf8BenchInputs {
+		b.Run("validator/"+in.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(in.data)))
 			for b.Loop() {
-				if !ValidUTF8(in.data) {
+				var v UTF8Validator
+				if !v.Write(in.data) || !v.Complete() {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run("validator4frags/"+in.name, func(b *testing.B) {
+			q := len(in.data)/4 + 1 // odd cut points, inside code points
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in.data)))
+			for b.Loop() {
+				var v UTF8Validator
+				for p := in.data; len(p) > 0; p = p[min(q, len(p)):] {
+					if !v.Write(p[:min(q, len(p))]) {
+						b.Fatal("invalid")
+					}
+				}
+				if !v.Complete() {
+					b.Fatal("unfinished")
+				}
+			}
+		})
+		b.Run("dfa/"+in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in.data)))
+			for b.Loop() {
+				s := utf8Accept
+				for _, c := range in.data {
+					s = utf8Next[s][c]
+				}
+				if s != utf8Accept {
 					b.Fatal("invalid")
 				}
 			}

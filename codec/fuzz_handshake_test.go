@@ -133,12 +133,13 @@ func FuzzHandshake(f *testing.F) {
 			}
 		}
 		var firstProto []byte
+		lookups := 0 // bound the quadratic cross-checks below
 		for p := range r.Protocols() {
 			check("Protocols", p)
 			if len(p) == 0 {
 				t.Fatal("empty protocol yielded")
 			}
-			if !r.HasProtocol(string(p)) {
+			if lookups++; lookups < 16 && !r.HasProtocol(string(p)) {
 				t.Fatalf("HasProtocol(%q) = false", p)
 			}
 			if firstProto == nil {
@@ -151,6 +152,9 @@ func FuzzHandshake(f *testing.F) {
 		for name, v := range r.Cookies() {
 			check("Cookies name", name)
 			check("Cookies value", v)
+			if lookups++; lookups >= 32 {
+				continue
+			}
 			if _, ok := r.Cookie(string(name)); !ok {
 				t.Fatalf("Cookie(%q) not found", name)
 			}

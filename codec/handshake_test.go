@@ -874,3 +874,26 @@ func TestHeadEndRequiresCRLF(t *testing.T) {
 		t.Error("nil input")
 	}
 }
+
+// TestRFC9110_5_5_FieldValueBytes: every byte value at every offset of a
+// field value (the 8-byte fast path included): controls other than HTAB, and
+// DEL, are rejected; VCHAR, SP, HTAB and obs-text are kept.
+func TestRFC9110_5_5_FieldValueBytes(t *testing.T) {
+	var r Request
+	for c := 0; c < 256; c++ {
+		ok := c == '\t' || c >= 0x20 && c != 0x7f
+		for pos := 0; pos < 20; pos++ {
+			v := []byte(strings.Repeat("v", 24))
+			v[pos] = byte(c)
+			head := append([]byte("GET / HTTP/1.1\r\nX-V: "), v...)
+			head = append(head, "\r\nHost: h\r\n\r\n"...)
+			err := ParseRequest(head, &r)
+			if ok != (err == nil) {
+				t.Fatalf("byte %#x at %d: %v", c, pos, err)
+			}
+			if ok && string(r.Header("X-V")) != string(httpTrimOWS(v)) {
+				t.Fatalf("byte %#x at %d: Header = %q", c, pos, r.Header("X-V"))
+			}
+		}
+	}
+}

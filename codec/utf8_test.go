@@ -128,14 +128,28 @@ func TestRFC6455_8_1_UTF8FailsFast(t *testing.T) {
 	}
 }
 
-// TestRFC6455_8_1_UTF8Exhaustive compares with unicode/utf8 on every 1- and
+// TestRFC6455_8_1_UTF8Exhaustive compares the validator with unicode/utf8 on every 1- and
 // 2-byte input, every 3-byte input starting with a lead byte, and every
 // 4-byte input with a 4-byte lead and a sample of the last two bytes.
 func TestRFC6455_8_1_UTF8Exhaustive(t *testing.T) {
 	check := func(b []byte) {
-		if got, want := ValidUTF8(b), utf8.Valid(b); got != want {
+		want := utf8.Valid(b)
+		// Byte by byte: the DFA alone.
+		var v UTF8Validator
+		ok := true
+		for i := range b {
+			ok = ok && v.Write(b[i:i+1])
+		}
+		if got := ok && v.Complete(); got != want {
 			t.Fatalf(
-				"ValidUTF8(% x) = %v, want %v",
+				"byte by byte % x: %v, want %v",
+				b, got, want)
+		}
+		// In one write: the bulk path.
+		v.Reset()
+		if got := v.Write(b) && v.Complete(); got != want {
+			t.Fatalf(
+				"one write % x: %v, want %v",
 				b, got, want)
 		}
 	}

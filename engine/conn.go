@@ -159,6 +159,9 @@ func (c *Conn) WritePrepared(f *codec.PreparedFrame) error {
 	if c.onLoop() {
 		return c.loop.writePrepared(c, f)
 	}
+	if c.closed.Load() {
+		return ErrClosed
+	}
 	return c.loop.post(task{conn: c, kind: taskPrepared, frame: f}, len(f.Bytes()))
 }
 

@@ -144,3 +144,15 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 const upgradeRequest = "GET /chat?room=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+func dialErr(addr string) (*wstest.Client, error) {
+	c, err := wstest.Dial(addr, &wstest.DialOptions{Timeout: time.Second})
+	if err == nil {
+		_ = c.Close()
+	}
+	return c, err
+}

@@ -179,9 +179,10 @@ func (l *loop) execute(fn func()) error {
 	return l.post(task{kind: taskFunc, fn: fn}, 0)
 }
 
-// tick is the wheel's current tick count since the loop started.
+// tick is the number of ticks since the loop started, by the real clock:
+// activity stamps must not go stale when the wheel's own tasks run late.
 func (l *loop) tick() uint32 {
-	return uint32(l.wheel.Now().Sub(l.start) / l.srv.cfg.TickInterval)
+	return uint32(time.Since(l.start) / l.srv.cfg.TickInterval)
 }
 
 // link adds c to the loop's live list.

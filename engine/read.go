@@ -11,6 +11,7 @@ import (
 func (l *loop) readFrames(c *Conn) {
 	buf, _ := c.gc.Peek(-1)
 	off := 0
+	now := l.tick()
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
 		msg, n, err := c.dec.Decode(buf[off:])
 		if err != nil {
@@ -21,7 +22,7 @@ func (l *loop) readFrames(c *Conn) {
 			break // need more bytes
 		}
 		off += n
-		c.lastRecv = l.tick()
+		c.lastRecv = now
 		c.awaitPong = false
 		switch msg.Kind {
 		case codec.KindText, codec.KindBinary:
