@@ -1,8 +1,14 @@
 GO ?= go
 
-.PHONY: test fmt vet race
+.PHONY: test peers fmt vet race fuzz soak bench bench-quick
 
-test: fmt vet race
+# make test: everything CI runs. Installs missing test peers first (quick
+# when they are present).
+test: peers fmt vet race
+
+# Each .ci/peers.d/*.sh installs one group of test peers when missing.
+peers:
+	@for f in .ci/peers.d/*.sh; do [ -e "$$f" ] || continue; bash "$$f" || exit 1; done
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -12,3 +18,9 @@ vet:
 
 race:
 	$(GO) test -race -count=1 ./...
+
+# make fuzz FUZZTIME=5m runs every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./codec/ | grep ^Fuzz); do \
+		echo "== $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./codec/ || exit 1; done
