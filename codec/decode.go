@@ -132,8 +132,9 @@ func (d *Decoder) Release() {
 //   - (msg, n, nil) with msg.Kind != KindNone: a whole message or a control
 //     frame took n bytes. Masked payloads are unmasked in place in p. The
 //     payload of a one-frame message or control frame aliases p; that of a
-//     fragmented message is the reassembly buffer. Payload and Reason stay
-//     valid until the next call to Decode, Recycle or Release.
+//     fragmented message is the reassembly buffer (or p, when only its last
+//     fragment carried bytes). Payload and Reason stay valid until the next
+//     call to Decode, Recycle or Release.
 //   - (Message{}, 0, err) with err an *Error: a protocol violation; close the
 //     connection with err's Code. The decoder keeps returning err.
 //

@@ -655,9 +655,8 @@ func TestRFC6455_10_4_Limits(t *testing.T) {
 			name:   "largest declared length, no limit",
 			cfg:    DecoderConfig{MaxMessageSize: 1<<63 - 1},
 			stream: header(OpBinary, true, 1<<63-1),
-			want:   nil,
-			// Need more: the header fits, the payload is not here.
-			wantRest:   0,
+			// Need more: the header passes, the payload is not here.
+			want:       nil,
 			noRestTest: true,
 		},
 		{
@@ -683,9 +682,8 @@ func TestRFC6455_10_4_Limits(t *testing.T) {
 			want:   []event{ping("0123456789")},
 		},
 		{
-			name:   "default limit",
-			stream: cat(header(OpBinary, false, DefaultMaxMessageSize), header(OpContinuation, true, 1)),
-			// The first header waits for its payload.
+			name:       "frame at the default limit waits for its payload",
+			stream:     cat(header(OpBinary, false, DefaultMaxMessageSize), header(OpContinuation, true, 1)),
 			want:       nil,
 			noRestTest: true,
 		},

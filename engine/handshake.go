@@ -14,6 +14,12 @@ import (
 func (l *loop) readHandshake(c *Conn) {
 	cfg := &l.srv.cfg
 	buf, _ := c.gc.Peek(-1)
+	if len(buf) > 0 && (buf[0] < 'A' || buf[0] > 'Z') {
+		// Not an HTTP method (a TLS hello on a plain port, garbage): answer
+		// now rather than at the handshake timeout.
+		l.rejectCodec(c, codec.ErrMalformedRequest, rejectMalformed)
+		return
+	}
 	end, scanned, err := codec.HeadEnd(buf, c.hs.scanned, cfg.MaxHeadSize)
 	if err != nil {
 		l.rejectCodec(c, err, rejectHeadTooLarge)

@@ -46,6 +46,7 @@ func TestHandshakeRejections(t *testing.T) {
 		{"HookRejectsWithStatus", base("Sec-WebSocket-Version: 13\r\nCookie: a=1; token=bad\r\n"), 401, [2]string{"WWW-Authenticate", "Bearer"}},
 		{"HookRejectsWithError", strings.Replace(base("Sec-WebSocket-Version: 13\r\n"), "GET /", "GET /forbidden", 1), 403, [2]string{}},
 		{"Garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n", 400, [2]string{}},
+		{"TLSHelloWithoutBlankLine", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, [2]string{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
