@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"runtime"
 	"time"
@@ -11,21 +12,27 @@ import (
 	"github.com/switchboard-ws/switchboard/codec"
 )
 
-// OutboundPolicy says what happens when a connection's unsent bytes would
-// pass Config.MaxOutbound.
-type OutboundPolicy uint8
+// Policy says what happens when a connection passes a limit: its outbound
+// buffer (Config.MaxOutbound) or its inbound rate (Config.MaxMessagesPerSecond,
+// Config.MaxBytesPerSecond).
+type Policy uint8
+
+// OutboundPolicy is the former name of Policy.
+type OutboundPolicy = Policy
 
 const (
-	// PolicyClose closes the connection and reports close code 1008
-	// (policy violation) to OnClose. The default: a consumer that cannot
-	// keep up gets a clean failure instead of silently missing messages.
-	PolicyClose OutboundPolicy = iota
-	// PolicyDrop drops the message that does not fit and returns
-	// ErrOutboundFull to the writer; the connection stays open.
+	// PolicyClose closes the connection with close code 1008 (policy
+	// violation), reported to OnClose. The default: a consumer that cannot
+	// keep up, or a client that floods, gets a clean failure instead of
+	// silently missing messages.
+	PolicyClose Policy = iota
+	// PolicyDrop drops the message: an outbound one that does not fit is not
+	// sent (the writer gets ErrOutboundFull), an inbound one over the rate is
+	// not delivered. The connection stays open; Stats counts the drops.
 	PolicyDrop
 )
 
-func (p OutboundPolicy) String() string {
+func (p Policy) String() string {
 	switch p {
 	case PolicyClose:
 		return "close"
@@ -48,6 +55,9 @@ const (
 	DefaultCloseTimeout      = 5 * time.Second
 	DefaultWriteStallTimeout = 30 * time.Second
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMessagesPerSecond = 1000
+	DefaultBytesPerSecond    = 16 << 20
+	DefaultHandshakesPerSec  = 10000
 )
 
 // Config configures a Server. Start from DefaultConfig: in a Config literal,
@@ -79,7 +89,26 @@ type Config struct {
 	// MaxOutbound bounds the bytes queued for one connection but not yet
 	// written to its socket. 0: 4 MiB. OutboundPolicy applies past it.
 	MaxOutbound    int
-	OutboundPolicy OutboundPolicy
+	OutboundPolicy Policy
+
+	// MaxMessagesPerSecond limits the data messages one connection may send,
+	// as a token bucket holding MessageBurst messages (0: twice the rate).
+	// MaxBytesPerSecond does the same for their payload bytes, with
+	// ByteBurst (0: twice the rate, at least 2 × MaxMessageSize). Past
+	// either, RatePolicy applies. 0 disables.
+	MaxMessagesPerSecond int
+	MessageBurst         int
+	MaxBytesPerSecond    int
+	ByteBurst            int
+	RatePolicy           Policy
+	// MaxConnsPerIP caps connections from one client IP; more are answered
+	// 429 and closed. 0: unlimited (the default, because many users can
+	// share one address behind NAT or a proxy).
+	MaxConnsPerIP int
+	// MaxHandshakesPerSecond caps new connections per second for the whole
+	// server (a token bucket with a burst of one second's worth); more are
+	// answered 503 and closed. 0: unlimited.
+	MaxHandshakesPerSecond int
 
 	// AllowedOrigins lists the Origin values (e.g. "https://app.example.com")
 	// a browser may connect from besides the server's own Host. "*" allows
@@ -129,19 +158,22 @@ type Config struct {
 // DefaultConfig returns the recommended configuration listening on addr.
 func DefaultConfig(addr string) Config {
 	return Config{
-		Addr:              addr,
-		ReusePort:         true,
-		MaxMessageSize:    DefaultMaxMessageSize,
-		MaxHeadSize:       DefaultMaxHeadSize,
-		MaxOutbound:       DefaultMaxOutbound,
-		TickInterval:      DefaultTickInterval,
-		HandshakeTimeout:  DefaultHandshakeTimeout,
-		PingInterval:      DefaultPingInterval,
-		PongTimeout:       DefaultPongTimeout,
-		IdleCloseCode:     codec.CloseGoingAway,
-		CloseTimeout:      DefaultCloseTimeout,
-		WriteStallTimeout: DefaultWriteStallTimeout,
-		ShutdownTimeout:   DefaultShutdownTimeout,
+		Addr:                   addr,
+		ReusePort:              true,
+		MaxMessageSize:         DefaultMaxMessageSize,
+		MaxHeadSize:            DefaultMaxHeadSize,
+		MaxOutbound:            DefaultMaxOutbound,
+		MaxMessagesPerSecond:   DefaultMessagesPerSecond,
+		MaxBytesPerSecond:      DefaultBytesPerSecond,
+		MaxHandshakesPerSecond: DefaultHandshakesPerSec,
+		TickInterval:           DefaultTickInterval,
+		HandshakeTimeout:       DefaultHandshakeTimeout,
+		PingInterval:           DefaultPingInterval,
+		PongTimeout:            DefaultPongTimeout,
+		IdleCloseCode:          codec.CloseGoingAway,
+		CloseTimeout:           DefaultCloseTimeout,
+		WriteStallTimeout:      DefaultWriteStallTimeout,
+		ShutdownTimeout:        DefaultShutdownTimeout,
 	}
 }
 
@@ -177,8 +209,20 @@ func (c Config) normalize() (Config, error) {
 	if c.FDHeadroom == 0 {
 		c.FDHeadroom = DefaultFDHeadroom + 4*c.EventLoops
 	}
-	if c.OutboundPolicy > PolicyDrop {
-		errs = append(errs, fmt.Errorf("unknown OutboundPolicy %d", c.OutboundPolicy))
+	if c.OutboundPolicy > PolicyDrop || c.RatePolicy > PolicyDrop {
+		errs = append(errs, errors.New("unknown Policy value"))
+	}
+	if c.MaxMessagesPerSecond < 0 || c.MessageBurst < 0 || c.MaxBytesPerSecond < 0 || c.ByteBurst < 0 || c.MaxConnsPerIP < 0 || c.MaxHandshakesPerSecond < 0 {
+		errs = append(errs, errors.New("rate and per-IP limits must not be negative"))
+	}
+	if c.MaxMessagesPerSecond > 0 && c.MessageBurst == 0 {
+		c.MessageBurst = 2 * c.MaxMessagesPerSecond
+	}
+	if c.MaxBytesPerSecond > 0 && c.ByteBurst == 0 {
+		c.ByteBurst = max(2*c.MaxBytesPerSecond, int(2*c.MaxMessageSize))
+	}
+	if int64(c.MessageBurst)*1000 > math.MaxInt32 || int64(c.ByteBurst) > math.MaxInt32 {
+		errs = append(errs, errors.New("MessageBurst over 2M or ByteBurst over 2 GiB"))
 	}
 	for _, d := range []struct {
 		name string

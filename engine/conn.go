@@ -34,7 +34,6 @@ type Conn struct {
 	id     uint64
 	remote net.Addr
 	info   *connInfo // set at upgrade; immutable after
-	hs     *handshake
 	value  atomic.Value
 
 	dec   codec.Decoder
@@ -45,16 +44,22 @@ type Conn struct {
 	queued atomic.Int64 // bytes handed to the loop but not yet written
 	closed atomic.Bool  // set once, on the loop, when the connection is done
 
-	// Loop-only bookkeeping, in ticks of the loop's wheel.
+	// Loop-only bookkeeping, in ticks of the loop's clock.
 	lastRecv    uint32 // last frame from the peer
 	lastMessage uint32 // last data message from the peer
 	pingSent    uint32 // when the unanswered ping went out
 	stallMark   uint32 // when outbound bytes were last seen to move
 	stallSent   uint32 // bytes sent (written minus pending) at stallMark
 	written     uint32 // bytes handed to gnet, wrapping
-	due         uint32 // tick the timer is armed for
+	// Token buckets of the inbound rate limits (ms clock, milli-messages,
+	// bytes). While handshaking, rateBytes holds how much of the request
+	// head was already searched for its end: the two never overlap in time.
+	rateLast    uint32
+	rateMsgs    int32
+	rateBytes   int32
 	awaitPong   bool
 	stallWatch  bool // outbound bytes are pending and the stall clock runs
+	upgraded    bool // the 101 went out and OnOpen ran
 	state       connState
 	closeReport *CloseError // what OnClose will say
 }
@@ -63,11 +68,6 @@ type Conn struct {
 type connInfo struct {
 	path, rawQuery, protocol string
 	header                   []codec.HeaderField
-}
-
-// handshake is state held only until the upgrade completes.
-type handshake struct {
-	scanned int // bytes of the head already searched for its end
 }
 
 // ID is unique among the server's connections for the life of the process.

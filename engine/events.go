@@ -15,7 +15,18 @@ type events struct {
 	s *Server
 }
 
-var serviceUnavailable = codec.AppendResponse(nil, 503, []codec.HeaderField{{Name: "Retry-After", Value: "1"}}, "", []byte("server at connection capacity\n"))
+var (
+	serviceUnavailable = codec.AppendResponse(nil, 503, []codec.HeaderField{{Name: "Retry-After", Value: "1"}}, "", []byte("server at connection capacity\n"))
+	tooManyHandshakes  = codec.AppendResponse(nil, 503, []codec.HeaderField{{Name: "Retry-After", Value: "1"}}, "", []byte("too many new connections\n"))
+	tooManyFromIP      = codec.AppendResponse(nil, 429, nil, "", []byte("too many connections from this address\n"))
+)
+
+func refusal(status int) []byte {
+	if status == 429 {
+		return tooManyFromIP
+	}
+	return tooManyHandshakes
+}
 
 func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 	e.s.eng = eng
@@ -39,12 +50,16 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		}
 		return serviceUnavailable, gnet.Close
 	}
+	if status, reason, ok := s.admit(gc.RemoteAddr()); !ok {
+		s.live.Add(-1)
+		l.stats.reject(reason)
+		return refusal(status), gnet.Close
+	}
 	c := &Conn{
 		gc:     gc,
 		loop:   l,
 		id:     s.nextID.Add(1),
 		remote: gc.RemoteAddr(),
-		hs:     &handshake{},
 		state:  stateHandshake,
 	}
 	c.timer.Value = c
@@ -92,12 +107,13 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	gc.SetContext(nil)
 	l := c.loop
 	l.enter()
-	wasOpen := c.hs == nil // hs is dropped at the upgrade
+	wasOpen := c.upgraded
 	c.state = stateClosed
 	c.closed.Store(true)
 	l.wheel.Cancel(&c.timer)
 	l.unlink(c)
 	e.s.live.Add(-1)
+	e.s.release(c.remote)
 	report := c.closeReport
 	if report == nil {
 		report = &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: ErrConnectionLost}
@@ -106,7 +122,6 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		}
 	}
 	if !wasOpen {
-		c.hs = nil
 		c.dec.Release()
 		return gnet.None // never upgraded: no OnClose for the application
 	}

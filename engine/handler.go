@@ -111,6 +111,7 @@ var (
 	ErrServerClosed      = errors.New("engine: server closed")
 	ErrConnectionLost    = errors.New("engine: connection lost without a close frame")
 	ErrHandlerPanic      = errors.New("engine: handler panicked")
+	ErrRateLimited       = errors.New("engine: inbound rate limit exceeded")
 	ErrInvalidUTF8String = errors.New("engine: text message is not valid UTF-8")
 )
 

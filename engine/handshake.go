@@ -20,13 +20,13 @@ func (l *loop) readHandshake(c *Conn) {
 		l.rejectCodec(c, codec.ErrMalformedRequest, rejectMalformed)
 		return
 	}
-	end, scanned, err := codec.HeadEnd(buf, c.hs.scanned, cfg.MaxHeadSize)
+	end, scanned, err := codec.HeadEnd(buf, int(c.rateBytes), cfg.MaxHeadSize)
 	if err != nil {
 		l.rejectCodec(c, err, rejectHeadTooLarge)
 		return
 	}
 	if end == 0 {
-		c.hs.scanned = scanned
+		c.rateBytes = int32(scanned) // see Conn.rateBytes
 		return
 	}
 	req := &l.req
@@ -78,8 +78,9 @@ func (l *loop) readHandshake(c *Conn) {
 	}
 	_, _ = c.gc.Discard(end)
 	*req = codec.Request{} // do not keep the head alive through the scratch request
-	c.hs = nil
+	c.upgraded = true
 	c.state = stateOpen
+	l.fillRateBuckets(c)
 	now := l.tick()
 	c.lastRecv, c.lastMessage = now, now
 	l.stats.accepted.Add(1)

@@ -12,6 +12,7 @@ func (l *loop) readFrames(c *Conn) {
 	buf, _ := c.gc.Peek(-1)
 	off := 0
 	now := l.tick()
+	nowMs := l.ms()
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
 		msg, n, err := c.dec.Decode(buf[off:])
 		if err != nil {
@@ -32,6 +33,10 @@ func (l *loop) readFrames(c *Conn) {
 				continue // after our close frame, data is discarded (RFC 6455 §5.5.1)
 			}
 			c.lastMessage = c.lastRecv
+			if !l.admitMessage(c, len(msg.Payload), nowMs) {
+				l.overRate(c)
+				continue
+			}
 			typ := Binary
 			if msg.Kind == codec.KindText {
 				typ = Text

@@ -34,6 +34,7 @@ type Server struct {
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*loop]
 
+	admission    admission
 	live         atomic.Int64
 	nextID       atomic.Uint64
 	started      atomic.Bool

@@ -20,12 +20,14 @@ const (
 	rejectOrigin                               // Origin not allowed (403)
 	rejectHook                                 // refused by the upgrade hook
 	rejectHandshakeTimeout                     // request not complete in time
+	rejectPerIP                                // MaxConnsPerIP reached (429)
+	rejectHandshakeRate                        // MaxHandshakesPerSecond reached (503)
 	numRejectReasons
 )
 
 var rejectNames = [numRejectReasons]string{
 	"capacity", "shutdown", "head_too_large", "malformed", "invalid_upgrade",
-	"not_upgrade", "origin", "hook", "handshake_timeout",
+	"not_upgrade", "origin", "hook", "handshake_timeout", "per_ip", "handshake_rate",
 }
 
 func (r rejectReason) String() string { return rejectNames[r] }
@@ -39,6 +41,7 @@ type loopStats struct {
 	bytesIn     atomic.Uint64
 	bytesOut    atomic.Uint64
 	dropped     atomic.Uint64
+	rateLimited atomic.Uint64
 	rejects     [numRejectReasons]atomic.Uint64
 	closes      [16]atomic.Uint64 // codes 1000..1015
 	closesMu    sync.Mutex
@@ -71,7 +74,8 @@ type Stats struct {
 	MessagesOut uint64            // frames written
 	BytesIn     uint64            // payload bytes received
 	BytesOut    uint64            // bytes written (frames, headers included)
-	Dropped     uint64            // messages dropped by PolicyDrop
+	Dropped     uint64            // outbound messages dropped by PolicyDrop
+	RateLimited uint64            // inbound messages over the rate limits
 	Closes      map[codec.CloseCode]uint64
 }
 
@@ -91,6 +95,7 @@ func (s *Server) Stats() Stats {
 		st.BytesIn += ls.bytesIn.Load()
 		st.BytesOut += ls.bytesOut.Load()
 		st.Dropped += ls.dropped.Load()
+		st.RateLimited += ls.rateLimited.Load()
 		for i := range ls.rejects {
 			if n := ls.rejects[i].Load(); n > 0 {
 				st.Rejected[rejectReason(i).String()] += n

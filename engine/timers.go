@@ -56,15 +56,14 @@ func (l *loop) nextHeartbeat(c *Conn, now uint32) (time.Duration, bool) {
 	return time.Duration(best) * cfg.TickInterval, ok
 }
 
-// schedule arms c's timer to fire after d, remembering the tick it is due.
+// schedule arms c's timer to fire after d.
 func (l *loop) schedule(c *Conn, d time.Duration) {
-	c.due = l.tick() + l.ticks(d)
 	l.wheel.Schedule(&c.timer, d)
 }
 
 // scheduleSooner arms c's timer for d unless it is already due earlier.
 func (l *loop) scheduleSooner(c *Conn, d time.Duration) {
-	if !c.timer.Active() || int32(l.tick()+l.ticks(d)-c.due) < 0 {
+	if left, ok := l.wheel.Remaining(&c.timer); !ok || d < left {
 		l.schedule(c, d)
 	}
 }

@@ -103,6 +103,15 @@ func (w *Wheel[T]) arm(t *Timer[T], e uint64) {
 	t.linkBefore(&w.slots[e&w.mask])
 }
 
+// Remaining reports how long until an armed t is due, counted from the
+// wheel's current tick (Now); ok is false when t is not armed.
+func (w *Wheel[T]) Remaining(t *Timer[T]) (d time.Duration, ok bool) {
+	if t.next == nil {
+		return 0, false
+	}
+	return time.Duration(t.expiry-w.cur) * w.tick, true
+}
+
 // Cancel disarms t if armed; it does nothing on an unarmed timer. O(1).
 func (w *Wheel[T]) Cancel(t *Timer[T]) {
 	if t.next != nil {

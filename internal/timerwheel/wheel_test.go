@@ -836,3 +836,24 @@ func TestSortByExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestRemaining(t *testing.T) {
+	start := time.Unix(1000, 0)
+	w := New[int](10*time.Millisecond, 16, start)
+	var tm Timer[int]
+	if _, ok := w.Remaining(&tm); ok {
+		t.Fatal("unarmed timer reports a remaining time")
+	}
+	w.Schedule(&tm, 95*time.Millisecond)
+	if d, ok := w.Remaining(&tm); !ok || d != 100*time.Millisecond {
+		t.Fatalf("remaining %v %v, want 100ms", d, ok)
+	}
+	w.Advance(start.Add(30*time.Millisecond), nil)
+	if d, ok := w.Remaining(&tm); !ok || d != 70*time.Millisecond {
+		t.Fatalf("after 30ms: remaining %v %v, want 70ms", d, ok)
+	}
+	w.Cancel(&tm)
+	if _, ok := w.Remaining(&tm); ok {
+		t.Fatal("cancelled timer reports a remaining time")
+	}
+}
