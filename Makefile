@@ -24,3 +24,8 @@ FUZZTIME ?= 30s
 fuzz:
 	@for t in $$($(GO) test -list '^Fuzz' ./codec/ | grep ^Fuzz); do \
 		echo "== $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./codec/ || exit 1; done
+
+# make soak SOAK=10m runs the churn soak for longer than make test's 20s.
+SOAK ?= 5m
+soak:
+	SWITCHBOARD_SOAK=$(SOAK) $(GO) test -race -count=1 -run 'Soak' -timeout 0 -v ./engine/
