@@ -18,6 +18,7 @@ const (
 	stateHandshake connState = iota // reading the upgrade request
 	stateOpen                       // upgraded; OnOpen has run
 	stateClosing                    // we sent a close frame and wait for the peer's
+	stateFailing                    // we sent a protocol-error close; input is discarded until the peer closes
 	stateClosed                     // TCP closed (or closing); nothing more happens
 )
 

@@ -85,6 +85,13 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		l.readHandshake(c)
 	case stateOpen, stateClosing:
 		l.readFrames(c)
+	case stateFailing:
+		// After a protocol error the stream cannot be parsed: drain it so
+		// the kernel does not reset the connection (which could destroy our
+		// close frame in flight) and wait for the peer to close.
+		if n := gc.InboundBuffered(); n > 0 {
+			_, _ = gc.Discard(n)
+		}
 	default:
 		l.closeBusy = true
 	}

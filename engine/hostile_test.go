@@ -30,6 +30,7 @@ func TestBadInput(t *testing.T) {
 	srv, addr := startServer(t, rec, func(c *Config) {
 		c.MaxMessageSize = 1 << 16
 		c.HandshakeTimeout = 500 * time.Millisecond
+		c.CloseTimeout = 2 * time.Second
 	})
 	healthy := dial(t, addr, nil)
 	rec.nextOpen(t)
@@ -101,9 +102,13 @@ func TestBadInput(t *testing.T) {
 				if code := uint16(f.Payload[0])<<8 | uint16(f.Payload[1]); code != tc.code {
 					t.Fatalf("close code %d (%q), want %d", code, f.Payload[2:], tc.code)
 				}
+				// The server half-closes after its close frame (draining the
+				// client's bytes meanwhile, so no reset destroys the frame);
+				// a well-behaved client then closes TCP.
 				if err := c.ExpectEOF(5 * time.Second); err != nil {
-					t.Fatalf("TCP not closed after the close frame: %v", err)
+					t.Fatalf("no FIN after the close frame: %v", err)
 				}
+				_ = c.Close()
 				if ce := rec.nextClose(t); ce == nil || uint16(ce.Code) != tc.code || ce.Remote || ce.Err == nil {
 					t.Fatalf("OnClose got %+v, want code %d from the server with a cause", ce, tc.code)
 				}
@@ -163,4 +168,26 @@ func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse
+}
+
+// A client that never answers the close after its protocol error is cut
+// at CloseTimeout; one that keeps sending meanwhile is drained, not reset.
+func TestProtocolErrorPeerKeepsSending(t *testing.T) {
+	rec := newRecorder()
+	_, addr := startServer(t, rec, func(c *Config) { c.MaxMessageSize = 1024; c.CloseTimeout = 300 * time.Millisecond })
+	c := dial(t, addr, nil)
+	rec.nextOpen(t)
+	// A message over the limit, sent in full: the server answers 1009 from
+	// the header while the payload is still arriving.
+	go func() { _ = c.WriteFrame(ws.OpBinary, true, make([]byte, 256<<10)) }()
+	f, err := c.ReadFrame(5 * time.Second)
+	if err != nil || f.Op != ws.OpClose || len(f.Payload) < 2 || uint16(f.Payload[0])<<8|uint16(f.Payload[1]) != 1009 {
+		t.Fatalf("want close 1009, got %+v %v", f, err)
+	}
+	if err := c.ExpectEOF(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if ce := rec.nextClose(t); ce.Code != 1009 || ce.Err != ErrCloseTimeout {
+		t.Fatalf("OnClose %+v", ce)
+	}
 }

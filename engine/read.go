@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"syscall"
 
 	"github.com/switchboard-ws/switchboard/codec"
 )
@@ -24,7 +25,12 @@ func (l *loop) readFrames(c *Conn) {
 		}
 		off += n
 		c.lastRecv = now
-		c.awaitPong = false
+		if c.awaitPong {
+			// The peer answered: re-arm for the next ping interval rather
+			// than waiting out the pong deadline.
+			c.awaitPong = false
+			l.armHeartbeat(c)
+		}
 		switch msg.Kind {
 		case codec.KindText, codec.KindBinary:
 			l.stats.messagesIn.Add(1)
@@ -55,6 +61,9 @@ func (l *loop) readFrames(c *Conn) {
 	if c.state == stateClosed {
 		return // gnet drops the rest of the input when it closes the socket
 	}
+	if c.state == stateFailing {
+		off = len(buf) // the rest cannot be parsed; drain it
+	}
 	if off > 0 {
 		_, _ = c.gc.Discard(off) // never Discard(0): gnet treats n <= 0 as "everything"
 	}
@@ -81,17 +90,31 @@ func (l *loop) onPeerClose(c *Conn, msg codec.Message) {
 }
 
 // failProtocol fails the connection on a protocol error: send the close
-// code the codec chose, then close TCP.
+// code the codec chose, half-close (FIN after the close frame), then discard
+// input until the peer closes TCP or CloseTimeout passes. Closing at once,
+// with the peer's bytes unread, would make the kernel send a reset that can
+// destroy the close frame in flight (a lingering close).
 func (l *loop) failProtocol(c *Conn, err error) {
 	var ce *codec.Error
 	code, reason := codec.CloseProtocolError, "protocol error"
 	if errors.As(err, &ce) {
 		code, reason = ce.Code, ce.Reason
 	}
-	if c.state == stateOpen {
-		l.sendClose(c, code, reason)
+	report := &CloseError{Code: code, Reason: reason, Err: err}
+	if c.state != stateOpen || l.srv.cfg.CloseTimeout == 0 {
+		l.abort(c, report) // already closing: the peer had its close frame
+		return
 	}
-	l.abort(c, &CloseError{Code: code, Reason: reason, Err: err})
+	c.closeReport = report
+	l.sendClose(c, code, reason)
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateFailing
+	if c.gc.OutboundBuffered() == 0 {
+		_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
+	}
+	l.schedule(c, l.srv.cfg.CloseTimeout)
 }
 
 // dispatchMessage runs OnMessage, turning a panic into close 1011.

@@ -135,3 +135,24 @@ func TestWriteStallTimeout(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+// A pong re-arms the next ping at the ping interval, even when the pong
+// timeout is longer than the interval.
+func TestPingSpacingFollowsInterval(t *testing.T) {
+	rec := newRecorder()
+	_, addr := startServer(t, rec, heartbeatConfig(50*time.Millisecond, time.Second))
+	c := dial(t, addr, nil)
+	rec.nextOpen(t)
+	start, pings := time.Now(), 0
+	for time.Since(start) < 700*time.Millisecond {
+		f, err := c.ReadFrame(2 * time.Second)
+		if err != nil || f.Op != ws.OpPing {
+			t.Fatalf("want pings, got %+v %v", f, err)
+		}
+		pings++
+		_ = c.WriteFrame(ws.OpPong, true, f.Payload)
+	}
+	if pings < 7 {
+		t.Fatalf("%d pings in %v with a 50ms interval", pings, time.Since(start))
+	}
+}

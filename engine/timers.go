@@ -91,7 +91,7 @@ func (l *loop) onTimer(t *timerwheel.Timer[*Conn]) {
 		l.stats.reject(rejectHandshakeTimeout)
 		l.srv.logOnce(c, "websocket handshake timeout")
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrHandshakeTimeout})
-	case stateClosing:
+	case stateClosing, stateFailing:
 		report := *c.closeReport
 		report.Err = ErrCloseTimeout
 		l.abort(c, &report)
@@ -106,8 +106,15 @@ func (l *loop) heartbeat(c *Conn) {
 	cfg := &l.srv.cfg
 	now := l.tick()
 	if c.awaitPong && cfg.PongTimeout > 0 && now-c.pingSent >= l.ticks(cfg.PongTimeout) {
-		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Reason: "pong timeout", Err: ErrPongTimeout})
-		return
+		if cfg.WriteStallTimeout > 0 && c.gc.OutboundBuffered() > 0 {
+			// The ping may still sit behind a large reply the peer is
+			// reading slowly: give it another pong timeout. A peer that
+			// reads nothing at all is caught by the write-stall timeout.
+			c.pingSent = now
+		} else {
+			l.abort(c, &CloseError{Code: codec.CloseAbnormal, Reason: "pong timeout", Err: ErrPongTimeout})
+			return
+		}
 	}
 	if cfg.IdleTimeout > 0 && now-c.lastMessage >= l.ticks(cfg.IdleTimeout) {
 		_ = l.startClose(c, cfg.IdleCloseCode, "idle timeout", ErrIdleTimeout)
