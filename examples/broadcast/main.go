@@ -1,0 +1,149 @@
+// Command broadcast is a chat room server: GET / serves a page to pick a
+// name and a room and chat; the WebSocket at /ws?room=NAME joins the room,
+// and every text message a client sends goes to every client in its room,
+// the sender included.
+//
+//	go run ./examples/broadcast -addr 127.0.0.1:8080
+//
+// Several instances sharing one Redis form one chat: a message sent to any
+// instance reaches the room's clients on all of them.
+//
+//	go run ./examples/broadcast -addr 127.0.0.1:8080 -redis redis://127.0.0.1:6379
+//	go run ./examples/broadcast -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379
+//
+// Across instances delivery is at most once: while Redis is unreachable,
+// each instance keeps serving its own clients, and messages between
+// instances are lost until it is back (see docs/scaling.md).
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/hub"
+	"github.com/switchboard-ws/switchboard/hub/redisbroker"
+)
+
+//go:embed index.html
+var indexHTML []byte
+
+// maxRoomLen bounds a room name.
+const maxRoomLen = 64
+
+func main() {
+	cfg := engine.DefaultConfig("127.0.0.1:8080")
+	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	redisURL := flag.String("redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
+	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	verbose := flag.Bool("v", false, "log every connection problem")
+	flag.Parse()
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, h, err := newServer(cfg, *redisURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	defer h.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		if addr := srv.Addr(); addr != "" {
+			via := "this instance only"
+			if *redisURL != "" {
+				via = "Redis " + *redisURL
+			}
+			fmt.Printf("broadcast: chat on http://%s/ (rooms shared through %s)\n", addr, via)
+		}
+	}()
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// newServer builds the chat server on cfg (its HTTP, Upgrade and size
+// settings are set here), with a Redis broker when redisURL is not empty.
+func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, error) {
+	var hcfg hub.Config
+	if redisURL != "" {
+		b, err := redisbroker.New(redisbroker.Config{URL: redisURL, Logger: cfg.Logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		hcfg.Broker = b
+	}
+	h, err := hub.New(hcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	cfg.MaxMessageSize = 16 << 10
+	cfg.HTTP = engine.StaticHTTP(map[string]engine.HTTPResponse{
+		"/":        {ContentType: "text/html; charset=utf-8", Body: indexHTML},
+		"/healthz": {Body: []byte("ok\n")},
+	})
+	// The room is decided at the upgrade and kept as the connection's value.
+	cfg.Upgrade = func(r *engine.UpgradeRequest, resp *engine.UpgradeResponse) error {
+		if string(r.Path) != "/ws" {
+			return &engine.HTTPError{Status: 404, Body: "not found\n"}
+		}
+		q, err := url.ParseQuery(string(r.RawQuery))
+		if err != nil {
+			return &engine.HTTPError{Status: 400, Body: "bad query\n"}
+		}
+		room := q.Get("room")
+		if err := checkRoom(room); err != nil {
+			return &engine.HTTPError{Status: 400, Body: err.Error() + "\n"}
+		}
+		resp.Value = room
+		return nil
+	}
+	app := engine.Handlers{
+		Open: func(c *engine.Conn) {
+			_ = h.Subscribe(c, c.Value().(string))
+		},
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
+			if typ != engine.Text {
+				return // the chat carries text only
+			}
+			// The frame is encoded once for the whole room; Publish copies
+			// data, which is only valid during this call.
+			_ = h.Publish(c.Value().(string), engine.Text, data)
+		},
+	}
+	// h.Handler leaves the room when a connection closes.
+	srv, err := engine.New(cfg, h.Handler(app))
+	if err != nil {
+		_ = h.Close()
+		return nil, nil, err
+	}
+	return srv, h, nil
+}
+
+func checkRoom(room string) error {
+	if room == "" || len(room) > maxRoomLen {
+		return fmt.Errorf("room must be 1 to %d characters", maxRoomLen)
+	}
+	for _, r := range room {
+		ok := r == '-' || r == '_' || r == '.' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')
+		if !ok {
+			return errors.New("room may hold only letters, digits, '-', '_' and '.'")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/hub/redisbroker/redistest"
+	"github.com/switchboard-ws/switchboard/internal/wstest"
+)
+
+// start runs one chat instance on a free loopback port until the test ends.
+func start(t *testing.T, redisURL string) string {
+	t.Helper()
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 2
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, h, err := newServer(cfg, redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	addr := srv.Addr()
+	if addr == "" {
+		t.Fatalf("server did not start: %v", <-done)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("server did not stop within 15s")
+		}
+		_ = h.Close()
+	})
+	return addr
+}
+
+func dial(t *testing.T, addr, room string) *wstest.Client {
+	t.Helper()
+	c, err := wstest.Dial(addr, &wstest.DialOptions{Path: "/ws?room=" + room})
+	if err != nil {
+		t.Fatalf("dial room %q: %v", room, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func expect(t *testing.T, c *wstest.Client, want string) {
+	t.Helper()
+	op, p, err := c.ReadMessage(5 * time.Second)
+	if err != nil || op != ws.OpText || string(p) != want {
+		t.Fatalf("got %v %q %v, want %q", op, p, err, want)
+	}
+}
+
+func TestPageAndRooms(t *testing.T) {
+	addr := start(t, "")
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "new WebSocket(") {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for _, bad := range []string{"/ws", "/ws?room=", "/ws?room=a%20b", "/ws?room=" + strings.Repeat("x", 65), "/other?room=a"} {
+		_, err := wstest.Dial(addr, &wstest.DialOptions{Path: bad})
+		var he *wstest.HandshakeError
+		if !errorsAs(err, &he) || (he.Status != 400 && he.Status != 404) {
+			t.Errorf("dial %s: %v, want 400 or 404", bad, err)
+		}
+	}
+
+	a1, a2, b := dial(t, addr, "a"), dial(t, addr, "a"), dial(t, addr, "b")
+	if err := a1.WriteText(`{"name":"x","text":"hi"}`); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, a1, `{"name":"x","text":"hi"}`) // the sender included
+	expect(t, a2, `{"name":"x","text":"hi"}`)
+	if err := b.ExpectSilence(100 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two instances sharing one Redis are one chat.
+func TestTwoInstancesOneChat(t *testing.T) {
+	rs := redistest.Start(t)
+	addrA, addrB := start(t, rs.URL()), start(t, rs.URL())
+	ca, cb := dial(t, addrA, "lobby"), dial(t, addrB, "lobby")
+	// Until B has subscribed in Redis, A's messages do not reach it (at most
+	// once): send until one does.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := ca.WriteText("ping"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, ca, "ping")
+		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && string(p) == "ping" {
+			break
+		} else if err != nil && !strings.Contains(err.Error(), "timeout") {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instance B never got a message from instance A")
+		}
+	}
+	// Drain stray pings, then one clean exchange each way.
+	for cb.ExpectSilence(200*time.Millisecond) != nil {
+		if _, _, err := cb.ReadMessage(time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = cb.WriteText("from b")
+	expect(t, cb, "from b")
+	expect(t, ca, "from b")
+	_ = ca.WriteText("from a")
+	expect(t, ca, "from a")
+	expect(t, cb, "from a")
+}
+
+// TestBrowser opens the page of two instances sharing a Redis in headless
+// Chromium (Debian's, driven by playwright-core), sends from one, sees it on
+// the other, and keeps screenshots in testdata/artifacts.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromiumBin := cmpOr(os.Getenv("CHROMIUM"), "/usr/bin/chromium")
+	if _, err := os.Stat(chromiumBin); err != nil {
+		t.Skip("chromium not installed: run `make test` (its peers step installs it) or `apt-get install -y chromium`")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: run `make test` (its peers step installs it) or `apt-get install -y nodejs npm`")
+	}
+	if _, err := os.Stat("browsertest/node_modules/playwright-core/package.json"); err != nil {
+		t.Skip("playwright-core not installed: run `make test` (its peers step installs it) or `cd examples/broadcast/browsertest && npm ci --ignore-scripts`")
+	}
+	rs := redistest.Start(t)
+	addrA, addrB := start(t, rs.URL()), start(t, rs.URL())
+	out, err := filepath.Abs("testdata/artifacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"alice.png", "bob.png", "failure-0.png", "failure-1.png"} {
+		_ = os.Remove(filepath.Join(out, f))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "chat.mjs", "http://"+addrA+"/", "http://"+addrB+"/", out)
+	cmd.Dir = "browsertest"
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumBin)
+	cmd.WaitDelay = 5 * time.Second
+	output, err := cmd.CombinedOutput()
+	t.Logf("chat.mjs:\n%s", output)
+	if err != nil {
+		t.Fatalf("browser test failed: %v (screenshots, if any, in %s)", err, out)
+	}
+	for _, f := range []string{"alice.png", "bob.png"} {
+		st, err := os.Stat(filepath.Join(out, f))
+		if err != nil || st.Size() == 0 {
+			t.Fatalf("screenshot %s missing: %v", f, err)
+		}
+	}
+	if !strings.Contains(string(output), "hello from alice") || !strings.Contains(string(output), "bob here") {
+		t.Fatalf("bob's page log lacks the exchange")
+	}
+	t.Logf("screenshots: %s/alice.png, %s/bob.png", out, out)
+}

@@ -1,0 +1,172 @@
+package hub
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard-ws/switchboard/engine"
+)
+
+// DeliverFunc hands a message published on another node to this node's
+// subscribers. payload is valid only during the call (the hub copies it
+// into the frame it encodes). It does not block.
+type DeliverFunc func(topic string, typ engine.MessageType, payload []byte)
+
+// Broker carries messages between the hubs of several nodes. A hub uses one
+// Broker value, its link to the others.
+//
+// The hub calls Subscribe when a topic gets its first subscriber on this
+// node and Unsubscribe when its last one leaves, so a broker need only
+// bring a node the topics it has subscribers for. Publish is called for
+// every local publish, after the local subscribers were served: the broker
+// sends the message to the other nodes and must not deliver it back to
+// this one. Subscribe, Unsubscribe and Publish run on event loops, and
+// Subscribe and Unsubscribe with the hub's lock held: they must not block
+// and must not call into the hub. Publish must not keep payload after it
+// returns.
+//
+// A broker calls the DeliverFunc it was attached with for each message
+// from another node, from one goroutine at a time in the order the messages
+// were published, to keep a publisher's order.
+type Broker interface {
+	// Attach is called once, by New, before any other method.
+	Attach(deliver DeliverFunc) error
+	Publish(topic string, typ engine.MessageType, payload []byte) error
+	Subscribe(topic string)
+	Unsubscribe(topic string)
+	// Close stops the broker: it delivers nothing more once calls under
+	// way have returned.
+	Close() error
+}
+
+// ErrAttached is returned when a broker is attached to a second hub.
+var ErrAttached = errors.New("hub: broker already attached to a hub")
+
+// Bus connects hubs in one process, as if each were a node: a message
+// published on one hub reaches the subscribers of every hub on the bus,
+// once. It delivers synchronously and loses nothing. Use it to run several
+// servers in one process (one per port or per network), and to test code
+// written for a multi-node broker.
+type Bus struct {
+	mu     sync.Mutex
+	topics map[string]*busTopic
+}
+
+type busTopic struct {
+	nodes atomic.Pointer[[]*busNode] // replaced whole under Bus.mu
+}
+
+// NewBus returns an empty bus.
+func NewBus() *Bus { return &Bus{topics: make(map[string]*busTopic)} }
+
+// Broker returns a new link to the bus for one hub (Config.Broker).
+func (b *Bus) Broker() Broker { return &busNode{bus: b} }
+
+type busNode struct {
+	bus     *Bus
+	deliver atomic.Pointer[DeliverFunc]
+	closed  atomic.Bool
+
+	mu     sync.Mutex // guards topics
+	topics map[string]struct{}
+}
+
+func (n *busNode) Attach(deliver DeliverFunc) error {
+	if !n.deliver.CompareAndSwap(nil, &deliver) {
+		return ErrAttached
+	}
+	return nil
+}
+
+func (n *busNode) Publish(topic string, typ engine.MessageType, payload []byte) error {
+	if n.closed.Load() {
+		return ErrHubClosed
+	}
+	n.bus.mu.Lock()
+	bt := n.bus.topics[topic]
+	n.bus.mu.Unlock()
+	if bt == nil {
+		return nil
+	}
+	for _, peer := range *bt.nodes.Load() {
+		if peer == n || peer.closed.Load() {
+			continue
+		}
+		if d := peer.deliver.Load(); d != nil {
+			(*d)(topic, typ, payload)
+		}
+	}
+	return nil
+}
+
+func (n *busNode) Subscribe(topic string) {
+	if n.closed.Load() {
+		return
+	}
+	n.mu.Lock()
+	if n.topics == nil {
+		n.topics = make(map[string]struct{})
+	}
+	n.topics[topic] = struct{}{}
+	n.mu.Unlock()
+	b := n.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bt := b.topics[topic]
+	if bt == nil {
+		bt = &busTopic{}
+		empty := []*busNode{}
+		bt.nodes.Store(&empty)
+		b.topics[topic] = bt
+	}
+	old := *bt.nodes.Load()
+	for _, p := range old {
+		if p == n {
+			return
+		}
+	}
+	next := append(append(make([]*busNode, 0, len(old)+1), old...), n)
+	bt.nodes.Store(&next)
+}
+
+func (n *busNode) Unsubscribe(topic string) {
+	n.mu.Lock()
+	delete(n.topics, topic)
+	n.mu.Unlock()
+	n.bus.unsubscribe(n, topic)
+}
+
+func (b *Bus) unsubscribe(n *busNode, topic string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bt := b.topics[topic]
+	if bt == nil {
+		return
+	}
+	old := *bt.nodes.Load()
+	next := make([]*busNode, 0, len(old))
+	for _, p := range old {
+		if p != n {
+			next = append(next, p)
+		}
+	}
+	if len(next) == 0 {
+		delete(b.topics, topic)
+	}
+	bt.nodes.Store(&next)
+}
+
+func (n *busNode) Close() error {
+	if n.closed.Swap(true) {
+		return nil
+	}
+	n.mu.Lock()
+	topics := n.topics
+	n.topics = nil
+	n.mu.Unlock()
+	for topic := range topics {
+		n.bus.unsubscribe(n, topic)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/hub"
+	"github.com/switchboard-ws/switchboard/internal/wstest"
+)
+
+// A chat room: every text message a client sends goes to everyone in its
+// room (taken from the query, ?room=NAME), the sender included.
+func Example() {
+	h, _ := hub.New(hub.Config{})
+	defer h.Close()
+	app := engine.Handlers{
+		Open: func(c *engine.Conn) {
+			_ = h.Subscribe(c, c.RawQuery()) // e.g. "room=lobby"
+		},
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
+			_ = h.Publish(c.RawQuery(), typ, data)
+		},
+	}
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// h.Handler removes a closing connection from its rooms.
+	srv, _ := engine.New(cfg, h.Handler(app))
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go srv.Run(ctx)
+
+	alice, _ := wstest.Dial(srv.Addr(), &wstest.DialOptions{Path: "/?room=lobby"})
+	bob, _ := wstest.Dial(srv.Addr(), &wstest.DialOptions{Path: "/?room=lobby"})
+	defer alice.Close()
+	defer bob.Close()
+	for h.Subscribers("room=lobby") < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	_ = alice.WriteText("hello")
+	_, got, _ := bob.ReadMessage(5 * time.Second)
+	_, echo, _ := alice.ReadMessage(5 * time.Second)
+	fmt.Printf("bob got %q, alice got %q\n", got, echo)
+	// Output: bob got "hello", alice got "hello"
+}
+
+// Publish from any goroutine, here a ticker's: the frame is encoded once
+// for all subscribers, whichever event loops serve them.
+func ExampleHub_Publish() {
+	h, _ := hub.New(hub.Config{})
+	go func() {
+		for t := range time.Tick(time.Second) {
+			_ = h.Publish("clock", engine.Text, t.AppendFormat(nil, time.RFC3339))
+		}
+	}()
+}
+
+// Several hubs in one process (say one server per network interface) act
+// as one through a Bus; across machines use package redisbroker instead.
+func ExampleBus() {
+	bus := hub.NewBus()
+	internal, _ := hub.New(hub.Config{Broker: bus.Broker()})
+	public, _ := hub.New(hub.Config{Broker: bus.Broker()})
+	// A publish on either reaches the subscribers of both.
+	_ = internal.Publish("alerts", engine.Text, []byte("disk full"))
+	_ = public
+}

@@ -1,0 +1,529 @@
+package redisbroker
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/hub"
+)
+
+// Defaults for Config.
+const (
+	DefaultPrefix      = "switchboard:"
+	DefaultQueueSize   = 8192
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 5 * time.Second
+	DefaultHealthCheck = 15 * time.Second
+	maxBatch           = 128
+)
+
+// Errors returned by Publish.
+var (
+	ErrClosed    = errors.New("redisbroker: closed")
+	ErrQueueFull = errors.New("redisbroker: outbound queue full, message not sent to other nodes")
+)
+
+// Config configures a Broker.
+type Config struct {
+	// URL is the Redis server, e.g. "redis://127.0.0.1:6379/0" (see
+	// redis.ParseURL). Ignored when Options is set.
+	URL string
+	// Options configures the Redis clients in full. The broker makes two
+	// clients from a copy: one publishes (with retries off: a command that
+	// may have reached Redis is never sent twice), one holds the
+	// subscription connection.
+	Options *redis.Options
+	// Prefix is prepended to topics to make Redis channel names, so several
+	// applications can share one Redis. Default "switchboard:".
+	Prefix string
+	// QueueSize bounds the messages waiting to be sent to Redis; past it,
+	// Publish drops the message for other nodes and returns ErrQueueFull.
+	// Default 8192.
+	QueueSize int
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts (exponential, with jitter). Defaults 100ms and 5s.
+	MinBackoff, MaxBackoff time.Duration
+	// HealthCheck is how long the subscription connection may stay silent
+	// before the broker sends a PING; no answer within as long again counts
+	// as a lost connection. Default 15s.
+	HealthCheck time.Duration
+	// Logger receives connection losses and recoveries (one line each).
+	// nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Broker is a hub.Broker over Redis Pub/Sub. Create it with New and pass it
+// in hub.Config; the hub closes it.
+type Broker struct {
+	prefix  string
+	node    [nodeIDLen]byte
+	cfg     Config
+	log     *slog.Logger
+	pub     *redis.Client
+	sub     *redis.Client
+	deliver atomic.Pointer[hub.DeliverFunc]
+
+	queue  chan outMsg
+	kick   chan struct{} // subscriptions changed; capacity 1
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+
+	mu      sync.Mutex
+	desired map[string]struct{} // topics with local subscribers
+	session *session            // the live subscription connection, or nil
+
+	published  atomic.Uint64
+	lost       atomic.Uint64
+	received   atomic.Uint64
+	own        atomic.Uint64
+	invalid    atomic.Uint64
+	reconnects atomic.Uint64
+	publishUp  atomic.Bool
+}
+
+type outMsg struct {
+	channel string
+	data    []byte
+}
+
+// session is one subscription connection. applied and confirmed are
+// guarded by Broker.mu.
+type session struct {
+	ps        *redis.PubSub
+	applied   map[string]struct{} // topics SUBSCRIBE was sent for
+	confirmed map[string]struct{} // topics Redis confirmed
+}
+
+// New returns a broker for cfg and starts its goroutines (three per
+// broker: publisher, subscriber, subscription sync). It does not wait for
+// Redis: a broker started while Redis is down connects when it comes up.
+func New(cfg Config) (*Broker, error) {
+	var opt redis.Options
+	switch {
+	case cfg.Options != nil:
+		opt = *cfg.Options
+	case cfg.URL != "":
+		o, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		opt = *o
+	default:
+		return nil, errors.New("redisbroker: Config needs URL or Options")
+	}
+	if cfg.QueueSize < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.HealthCheck < 0 {
+		return nil, errors.New("redisbroker: negative Config value")
+	}
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
+	cfg.QueueSize = cmp.Or(cfg.QueueSize, DefaultQueueSize)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
+	cfg.HealthCheck = cmp.Or(cfg.HealthCheck, DefaultHealthCheck)
+	b := &Broker{
+		prefix:  cfg.Prefix,
+		cfg:     cfg,
+		log:     cmp.Or(cfg.Logger, slog.Default()),
+		queue:   make(chan outMsg, cfg.QueueSize),
+		kick:    make(chan struct{}, 1),
+		desired: make(map[string]struct{}),
+	}
+	_, _ = rand.Read(b.node[:])
+	opt.MaxRetries = -1 // at most once: never resend a PUBLISH that may have gone out
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 1 // the broker retries, with its own backoff
+	}
+	pubOpt, subOpt := opt, opt
+	pubOpt.PoolSize = 2
+	b.pub = redis.NewClient(&pubOpt)
+	b.sub = redis.NewClient(&subOpt)
+	b.publishUp.Store(true)
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.wg.Add(3)
+	go b.publisher()
+	go b.subscriber()
+	go b.syncer()
+	return b, nil
+}
+
+// NodeID identifies this broker's messages in Redis (hex).
+func (b *Broker) NodeID() string { return hex.EncodeToString(b.node[:]) }
+
+// Attach implements hub.Broker.
+func (b *Broker) Attach(deliver hub.DeliverFunc) error {
+	if !b.deliver.CompareAndSwap(nil, &deliver) {
+		return hub.ErrAttached
+	}
+	return nil
+}
+
+// Publish implements hub.Broker: it queues the message for Redis and
+// returns at once. A message that finds the queue full is dropped for the
+// other nodes (ErrQueueFull); one that Redis does not take (connection
+// lost) is dropped too, without retry: delivery across nodes is at most
+// once.
+func (b *Broker) Publish(topic string, typ engine.MessageType, payload []byte) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	m := outMsg{channel: b.prefix + topic, data: encode(&b.node, typ, payload)}
+	select {
+	case b.queue <- m:
+		return nil
+	default:
+		b.lost.Add(1)
+		return ErrQueueFull
+	}
+}
+
+// Subscribe implements hub.Broker: the topic is subscribed in Redis soon
+// after (and again after every reconnection).
+func (b *Broker) Subscribe(topic string) {
+	b.mu.Lock()
+	b.desired[topic] = struct{}{}
+	b.mu.Unlock()
+	b.poke()
+}
+
+// Unsubscribe implements hub.Broker.
+func (b *Broker) Unsubscribe(topic string) {
+	b.mu.Lock()
+	delete(b.desired, topic)
+	b.mu.Unlock()
+	b.poke()
+}
+
+func (b *Broker) poke() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the broker and closes its Redis clients. Messages still
+// queued are dropped.
+func (b *Broker) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.cancel()
+	b.mu.Lock()
+	if s := b.session; s != nil {
+		_ = s.ps.Close() // unblocks the subscriber's read
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+	return errors.Join(b.pub.Close(), b.sub.Close())
+}
+
+// Subscribed reports whether Redis has confirmed this node's subscription
+// to topic on the current connection.
+func (b *Broker) Subscribed(topic string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.session == nil {
+		return false
+	}
+	_, ok := b.session.confirmed[topic]
+	return ok
+}
+
+// Stats is a snapshot of a broker's state and counters.
+type Stats struct {
+	Connected  bool   // the subscription connection is up
+	Publishing bool   // the last attempt to publish succeeded (or none failed yet)
+	Topics     int    // topics Redis confirmed on it
+	Published  uint64 // messages Redis took
+	Lost       uint64 // messages not sent to other nodes: queue full, or Redis unreachable
+	Received   uint64 // messages from other nodes handed to the hub
+	Own        uint64 // this node's messages coming back, dropped
+	Invalid    uint64 // messages on our channels that were not ours to decode, dropped
+	Reconnects uint64 // subscription connections made after the first
+}
+
+// Stats returns the broker's counters.
+func (b *Broker) Stats() Stats {
+	st := Stats{
+		Published:  b.published.Load(),
+		Lost:       b.lost.Load(),
+		Received:   b.received.Load(),
+		Own:        b.own.Load(),
+		Invalid:    b.invalid.Load(),
+		Reconnects: b.reconnects.Load(),
+		Publishing: b.publishUp.Load(),
+	}
+	b.mu.Lock()
+	if b.session != nil {
+		st.Connected = true
+		st.Topics = len(b.session.confirmed)
+	}
+	b.mu.Unlock()
+	return st
+}
+
+// publisher sends queued messages, pipelining what has piled up. While
+// Redis is unreachable it drops messages until the next retry time, then
+// tries again with the message in hand.
+func (b *Broker) publisher() {
+	defer b.wg.Done()
+	batch := make([]outMsg, 0, maxBatch)
+	var failures int
+	var retryAt time.Time
+	for {
+		select {
+		case m := <-b.queue:
+			batch = append(batch[:0], m)
+		case <-b.ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-b.queue:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		if failures > 0 && time.Now().Before(retryAt) {
+			b.lost.Add(uint64(len(batch)))
+			clear(batch)
+			continue
+		}
+		err := b.send(batch)
+		clear(batch)
+		if b.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if failures == 0 {
+				b.log.Warn("redisbroker: publishing failed; messages for other nodes are dropped until Redis answers", "err", err)
+				b.publishUp.Store(false)
+			}
+			retryAt = time.Now().Add(backoff(failures, b.cfg.MinBackoff, b.cfg.MaxBackoff))
+			failures++
+			continue
+		}
+		if failures > 0 {
+			b.log.Info("redisbroker: publishing again")
+			b.publishUp.Store(true)
+		}
+		failures = 0
+	}
+}
+
+func (b *Broker) send(batch []outMsg) error {
+	if len(batch) == 1 {
+		err := b.pub.Publish(b.ctx, batch[0].channel, batch[0].data).Err()
+		if err != nil {
+			b.lost.Add(1)
+		} else {
+			b.published.Add(1)
+		}
+		return err
+	}
+	cmds, err := b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
+		for _, m := range batch {
+			p.Publish(b.ctx, m.channel, m.data)
+		}
+		return nil
+	})
+	var ok uint64
+	for _, c := range cmds {
+		if c.Err() == nil {
+			ok++
+		}
+	}
+	b.published.Add(ok)
+	b.lost.Add(uint64(len(batch)) - ok)
+	return err
+}
+
+// subscriber holds the subscription connection: it connects, hands the
+// session to the syncer (which subscribes every wanted topic), reads
+// messages until the connection is lost, and starts over after a backoff.
+func (b *Broker) subscriber() {
+	defer b.wg.Done()
+	failures := 0
+	sessions := 0
+	for b.ctx.Err() == nil {
+		err := b.runSession(sessions)
+		if err == nil {
+			sessions++
+			failures = 0
+		} else if failures == 0 {
+			b.log.Warn("redisbroker: cannot reach Redis; retrying with backoff", "err", err)
+		}
+		if b.ctx.Err() != nil {
+			return
+		}
+		wait := backoff(failures, b.cfg.MinBackoff, b.cfg.MaxBackoff)
+		failures++
+		select {
+		case <-time.After(wait):
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+// runSession runs one subscription connection until it is lost; the error
+// says why it could not be made.
+func (b *Broker) runSession(before int) error {
+	ps := b.sub.Subscribe(b.ctx) // no channels yet: does not connect
+	defer ps.Close()
+	if err := ps.Ping(b.ctx); err != nil { // connects
+		return err
+	}
+	s := &session{ps: ps, applied: make(map[string]struct{}), confirmed: make(map[string]struct{})}
+	b.mu.Lock()
+	if b.closed.Load() {
+		b.mu.Unlock()
+		return nil
+	}
+	b.session = s
+	b.mu.Unlock()
+	if before > 0 {
+		b.reconnects.Add(1)
+		b.log.Info("redisbroker: subscription connection restored")
+	}
+	defer func() {
+		b.mu.Lock()
+		if b.session == s {
+			b.session = nil
+		}
+		b.mu.Unlock()
+	}()
+	b.poke() // subscribe everything wanted on the new connection
+
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(b.ctx, b.cfg.HealthCheck)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !pinged {
+				if ps.Ping(b.ctx) == nil {
+					pinged = true
+					continue
+				}
+			}
+			b.log.Warn("redisbroker: subscription connection lost; messages from other nodes are missed until it is back", "err", err)
+			return nil
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Message:
+			b.handle(m)
+		case *redis.Subscription:
+			topic, ok := strings.CutPrefix(m.Channel, b.prefix)
+			if !ok {
+				continue
+			}
+			b.mu.Lock()
+			switch m.Kind {
+			case "subscribe":
+				if _, want := s.applied[topic]; want {
+					s.confirmed[topic] = struct{}{}
+				}
+			case "unsubscribe":
+				delete(s.confirmed, topic)
+			}
+			b.mu.Unlock()
+		}
+	}
+}
+
+// handle delivers one message from Redis to the hub.
+func (b *Broker) handle(m *redis.Message) {
+	topic, ok := strings.CutPrefix(m.Channel, b.prefix)
+	if !ok {
+		b.invalid.Add(1)
+		return
+	}
+	typ, node, payload, err := decode(m.Payload)
+	if err != nil {
+		b.invalid.Add(1)
+		return
+	}
+	if node == string(b.node[:]) {
+		b.own.Add(1)
+		return
+	}
+	// The payload is only read during the call (the hub copies it into the
+	// frame it encodes): no need to copy the string into a []byte.
+	p := unsafe.Slice(unsafe.StringData(payload), len(payload))
+	if typ == engine.Text && !codec.ValidUTF8(p) {
+		b.invalid.Add(1)
+		return
+	}
+	if d := b.deliver.Load(); d != nil {
+		b.received.Add(1)
+		(*d)(topic, typ, p)
+	}
+}
+
+// syncer brings the live session's Redis subscriptions in line with the
+// topics that have local subscribers, whenever either changes. A failed
+// command closes the session; the subscriber then reconnects and the next
+// session subscribes everything again.
+func (b *Broker) syncer() {
+	defer b.wg.Done()
+	var add, del []string
+	for {
+		select {
+		case <-b.kick:
+		case <-b.ctx.Done():
+			return
+		}
+		b.mu.Lock()
+		s := b.session
+		if s == nil {
+			b.mu.Unlock()
+			continue
+		}
+		add, del = add[:0], del[:0]
+		for t := range b.desired {
+			if _, ok := s.applied[t]; !ok {
+				s.applied[t] = struct{}{}
+				add = append(add, b.prefix+t)
+			}
+		}
+		for t := range s.applied {
+			if _, ok := b.desired[t]; !ok {
+				delete(s.applied, t)
+				delete(s.confirmed, t)
+				del = append(del, b.prefix+t)
+			}
+		}
+		b.mu.Unlock()
+		var err error
+		if len(add) > 0 {
+			err = s.ps.Subscribe(b.ctx, add...)
+		}
+		if err == nil && len(del) > 0 {
+			err = s.ps.Unsubscribe(b.ctx, del...)
+		}
+		if err != nil && b.ctx.Err() == nil {
+			b.log.Warn("redisbroker: updating subscriptions failed; reconnecting", "err", err)
+			_ = s.ps.Close()
+		}
+	}
+}
