@@ -90,6 +90,11 @@ type Config struct {
 	// written to its socket. 0: 4 MiB. OutboundPolicy applies past it.
 	MaxOutbound    int
 	OutboundPolicy Policy
+	// SocketSendBuffer sets SO_SNDBUF on every connection. 0 leaves the
+	// kernel's autotuning, which can hold megabytes for a slow reader before
+	// MaxOutbound sees any of it; set it (e.g. 64 KiB) to make MaxOutbound
+	// bite sooner and to bound kernel memory per connection.
+	SocketSendBuffer int
 
 	// MaxMessagesPerSecond limits the data messages one connection may send,
 	// as a token bucket holding MessageBurst messages (0: twice the rate).
@@ -191,7 +196,7 @@ func (c Config) normalize() (Config, error) {
 	if c.EventLoops == 0 {
 		c.EventLoops = runtime.NumCPU()
 	}
-	if c.MaxMessageSize < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 {
+	if c.MaxMessageSize < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("size limits must not be negative"))
 	}
 	if c.MaxMessageSize == 0 {

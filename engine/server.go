@@ -88,14 +88,18 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.done:
 		}
 	}()
-	err = gnet.Run(&events{s: s}, "tcp://"+addr,
+	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.EventLoops),
 		gnet.WithReusePort(s.cfg.ReusePort),
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.logger}),
-	)
+	}
+	if n := s.cfg.SocketSendBuffer; n > 0 {
+		opts = append(opts, gnet.WithSocketSendBuffer(n))
+	}
+	err = gnet.Run(&events{s: s}, "tcp://"+addr, opts...)
 	select {
 	case <-s.booted:
 	default:

@@ -160,3 +160,34 @@ func TestStatsCount(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// A small SO_SNDBUF makes MaxOutbound bite after little more than the two
+// buffers, instead of after megabytes the kernel would soak up.
+func TestSocketSendBufferBoundsSlowReader(t *testing.T) {
+	rec := newRecorder()
+	rec.noEcho = true
+	_, addr := startServer(t, rec, func(c *Config) {
+		c.SocketSendBuffer = 16 << 10
+		c.MaxOutbound = 64 << 10
+		c.OutboundPolicy = PolicyDrop
+	})
+	slow := dial(t, addr, nil)
+	_ = slow.Conn.(interface{ SetReadBuffer(int) error }).SetReadBuffer(16 << 10)
+	sc := rec.nextOpen(t)
+	chunk := bytes.Repeat([]byte{'x'}, 4<<10)
+	result := make(chan int, 1)
+	// Write on the connection's loop, so the socket and gnet's buffer (not
+	// the hand-off queue) take the bytes.
+	_ = sc.Loop().Execute(func() {
+		sent := 0
+		for sent < 64<<20 && sc.WriteBinary(chunk) == nil {
+			sent += len(chunk)
+		}
+		result <- sent
+	})
+	sent := <-result
+	if sent > 2<<20 {
+		t.Fatalf("%d KiB accepted before the limit applied", sent>>10)
+	}
+	t.Logf("limit applied after %d KiB", sent>>10)
+}
