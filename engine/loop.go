@@ -24,6 +24,7 @@ const (
 	taskPrepared                 // write a shared prepared frame
 	taskClose                    // start the close handshake
 	taskAbort                    // close TCP now
+	taskCloseOverLimit           // apply PolicyClose for the outbound limit
 	taskFunc                     // run fn on the loop
 )
 
@@ -100,7 +101,7 @@ func (l *loop) post(t task, n int) error {
 				return ErrOutboundFull
 			}
 			// Past the limit under PolicyClose: close the connection on its loop.
-			t = task{conn: c, kind: taskAbort, reason: "outbound"}
+			t = task{conn: c, kind: taskCloseOverLimit}
 			n = 0
 		}
 	}
@@ -117,7 +118,7 @@ func (l *loop) post(t task, n int) error {
 			return ErrServerClosed
 		}
 	}
-	if t.kind == taskAbort && t.reason == "outbound" {
+	if t.kind == taskCloseOverLimit {
 		return ErrOutboundFull
 	}
 	return nil
@@ -158,11 +159,9 @@ func (l *loop) runTask(t *task) {
 	case taskClose:
 		_ = l.startClose(c, t.code, t.reason, nil)
 	case taskAbort:
-		if t.reason == "outbound" {
-			l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "outbound limit", Err: ErrOutboundFull})
-		} else {
-			l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed})
-		}
+		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed})
+	case taskCloseOverLimit:
+		l.closeOverLimit(c)
 	}
 	t.release()
 }

@@ -92,9 +92,12 @@ func (l *loop) onTimer(t *timerwheel.Timer[*Conn]) {
 		l.srv.logOnce(c, "websocket handshake timeout")
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrHandshakeTimeout})
 	case stateClosing, stateFailing:
-		report := *c.closeReport
-		report.Err = ErrCloseTimeout
-		l.abort(c, &report)
+		if c.closeReport.Err == nil {
+			report := *c.closeReport
+			report.Err = ErrCloseTimeout
+			c.closeReport = &report
+		}
+		l.abort(c, c.closeReport)
 	case stateOpen:
 		l.heartbeat(c)
 	}

@@ -61,8 +61,16 @@ func (l *loop) admit(c *Conn, n int) error {
 		l.stats.dropped.Add(1)
 		return ErrOutboundFull
 	}
-	l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "outbound limit", Err: ErrOutboundFull})
+	l.closeOverLimit(c)
 	return ErrOutboundFull
+}
+
+// closeOverLimit applies PolicyClose: the close frame (1008) queues behind
+// the backlog, no more data is accepted, and the connection gets
+// CloseTimeout to drain and answer before TCP is closed. A reader that is
+// merely slow still sees why it was closed; a stalled one is cut.
+func (l *loop) closeOverLimit(c *Conn) {
+	_ = l.startClose(c, codec.ClosePolicyViolation, "outbound limit", ErrOutboundFull)
 }
 
 // wrote accounts for a write; a failed write has already closed the
@@ -118,7 +126,7 @@ func (l *loop) abort(c *Conn, report *CloseError) {
 	if c.state == stateClosed {
 		return
 	}
-	if c.closeReport == nil || report.Err == ErrCloseTimeout {
+	if c.closeReport == nil {
 		c.closeReport = report
 	}
 	if l.busy == c {

@@ -85,6 +85,7 @@ func TestOutboundLimitPolicies(t *testing.T) {
 			srv, addr := startServer(t, rec, func(c *Config) {
 				c.MaxOutbound = 256 << 10
 				c.OutboundPolicy = policy
+				c.CloseTimeout = 3 * time.Second
 			})
 			slow := dial(t, addr, nil)
 			sc := rec.nextOpen(t)
@@ -103,6 +104,11 @@ func TestOutboundLimitPolicies(t *testing.T) {
 				waitFor(t, "drop counted", func() bool { return srv.Stats().Dropped > 0 })
 				_ = slow.Close()
 				return
+			}
+			// The reader wakes up: behind the backlog it finds close 1008.
+			code, reason, err := slow.ExpectClose(10 * time.Second)
+			if err != nil || code != 1008 || reason != "outbound limit" {
+				t.Fatalf("slow reader saw close %d %q %v, want 1008", code, reason, err)
 			}
 			ce := rec.nextClose(t)
 			if ce.Code != codec.ClosePolicyViolation || ce.Err != ErrOutboundFull {

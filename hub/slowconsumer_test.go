@@ -1,0 +1,118 @@
+package hub
+
+import (
+	"encoding/binary"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/wstest"
+)
+
+// One client stops reading while 1k connections receive a steady broadcast:
+// its outbound buffer stops at the limit and the close policy applies,
+// server memory stays bounded, every other client gets every message, and
+// their delivery latency is logged before and with the slow client (the
+// figures go in the closing note; timing is not asserted on a shared
+// machine).
+func TestSlowConsumerAmongThousand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1k connections: skipped with -short")
+	}
+	const (
+		fast     = 1000
+		size     = 2 << 10
+		interval = 10 * time.Millisecond
+		phase    = 300 // publishes per phase
+	)
+	n := startNode(t, Config{}, func(c *engine.Config) {
+		c.MaxOutbound = 256 << 10
+		c.SocketSendBuffer = 32 << 10
+		c.OutboundPolicy = engine.PolicyClose
+	})
+	var clients []*wstest.Client
+	for i := range fast {
+		c, _ := n.join(t, "feed")
+		_ = i
+		clients = append(clients, c)
+	}
+
+	// Every fast client reads every message and records its latency.
+	var mu sync.Mutex
+	lat := map[int][]time.Duration{} // phase -> latencies
+	received := make([]int, fast)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for received[i] < 2*phase {
+				_, p, err := c.ReadMessage(10 * time.Second)
+				if err != nil {
+					t.Errorf("client %d after %d messages: %v", i, received[i], err)
+					return
+				}
+				sent := time.Unix(0, int64(binary.BigEndian.Uint64(p)))
+				ph := int(p[8])
+				mu.Lock()
+				lat[ph] = append(lat[ph], time.Since(sent))
+				mu.Unlock()
+				received[i]++
+			}
+		}()
+	}
+	payload := make([]byte, size)
+	publish := func(ph int) {
+		for range phase {
+			binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+			payload[8] = byte(ph)
+			if err := n.hub.Publish("feed", engine.Binary, payload); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(interval)
+		}
+	}
+
+	publish(0) // before: everyone reads
+	heapBefore := heapInUse()
+	slow, slowConn := n.join(t, "feed") // with: one subscriber that never reads
+	_ = slow.Conn.(interface{ SetReadBuffer(int) error }).SetReadBuffer(16 << 10)
+	publish(1)
+	wg.Wait()
+
+	// The slow one passed its limit: under PolicyClose it got close 1008
+	// behind its backlog and, never reading, was cut at the close timeout.
+	waitFor(t, "the slow subscriber to be closed", slowConn.Closed)
+	if n := n.srv.Stats().Closes[codec.ClosePolicyViolation]; n != 1 {
+		t.Fatalf("%d connections closed with 1008, want the slow one", n)
+	}
+	if err := slow.ExpectEOF(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if grown := int64(heapInUse()) - int64(heapBefore); grown > 16<<20 {
+		t.Fatalf("server heap grew by %d KiB with the slow subscriber", grown>>10)
+	}
+	for i, r := range received {
+		if r != 2*phase {
+			t.Fatalf("fast client %d got %d of %d messages", i, r, 2*phase)
+		}
+	}
+	p := func(ph int, q float64) time.Duration {
+		l := slices.Clone(lat[ph])
+		slices.Sort(l)
+		return l[int(q*float64(len(l)-1))]
+	}
+	t.Logf("delivery latency to %d fast subscribers, %d B every %v: before p50 %v p99 %v; with a slow subscriber p50 %v p99 %v",
+		fast, size, interval, p(0, 0.5), p(0, 0.99), p(1, 0.5), p(1, 0.99))
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
