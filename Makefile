@@ -1,10 +1,10 @@
 GO ?= go
 
-.PHONY: test peers fmt vet race fuzz soak bench bench-quick
+.PHONY: test peers fmt vet race load fuzz soak bench bench-quick
 
 # make test: everything CI runs. Installs missing test peers first (quick
 # when they are present).
-test: peers fmt vet race
+test: peers fmt vet race load
 
 # Each .ci/peers.d/*.sh installs one group of test peers when missing.
 peers:
@@ -18,6 +18,10 @@ vet:
 
 race:
 	$(GO) test -race -count=1 ./...
+
+# Load tests skip themselves under -race (it slows their clients 5-10x).
+load:
+	$(GO) test -count=1 -run 'AmongThousand' -v ./hub/
 
 # make fuzz FUZZTIME=5m runs every fuzz target for FUZZTIME each.
 FUZZTIME ?= 30s

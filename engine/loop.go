@@ -20,12 +20,12 @@ var framePool bytebufferpool.Pool
 type taskKind uint8
 
 const (
-	taskFrame    taskKind = iota // write buf (an encoded frame), then return it to the pool
-	taskPrepared                 // write a shared prepared frame
-	taskClose                    // start the close handshake
-	taskAbort                    // close TCP now
-	taskCloseOverLimit           // apply PolicyClose for the outbound limit
-	taskFunc                     // run fn on the loop
+	taskFrame          taskKind = iota // write buf (an encoded frame), then return it to the pool
+	taskPrepared                       // write a shared prepared frame
+	taskClose                          // start the close handshake
+	taskAbort                          // close TCP now
+	taskCloseOverLimit                 // apply PolicyClose for the outbound limit
+	taskFunc                           // run fn on the loop
 )
 
 // task is one operation handed to a loop from another goroutine.
