@@ -1,10 +1,10 @@
 GO ?= go
 
-.PHONY: test peers fmt vet race load fuzz soak bench bench-quick
+.PHONY: test peers fmt vet race load bench-smoke fuzz soak bench bench-quick
 
 # make test: everything CI runs. Installs missing test peers first (quick
 # when they are present).
-test: peers fmt vet race load
+test: peers fmt vet race load bench-smoke
 
 # Each .ci/peers.d/*.sh installs one group of test peers when missing.
 peers:
@@ -22,6 +22,19 @@ race:
 # Load tests skip themselves under -race (it slows their clients 5-10x).
 load:
 	$(GO) test -count=1 -run 'AmongThousand' -v ./hub/
+
+# The benchmark harness is its own module (peers' dependencies stay out of
+# go.mod): gofmt, vet and a tiny run of the generator against every server.
+bench-smoke:
+	$(MAKE) -C benchmarks test
+
+# Full suite (< 15 min on 2 cores) into docs/benchmarks.md and docs/img/;
+# quick one (< 2 min) into benchmarks/out/quick/.
+bench:
+	$(MAKE) -C benchmarks bench
+
+bench-quick:
+	$(MAKE) -C benchmarks bench-quick
 
 # make fuzz FUZZTIME=5m runs every fuzz target for FUZZTIME each.
 FUZZTIME ?= 30s

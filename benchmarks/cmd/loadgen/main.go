@@ -1,0 +1,120 @@
+// Command loadgen is the benchmark load generator. It drives WebSocket (or,
+// with -raw, plain TCP) load against one server on loopback, from as many
+// worker processes as the open-file limit requires (it re-executes itself
+// as `loadgen worker`), spreading connections over source addresses
+// 127.0.0.2, 127.0.0.3, ... so no address runs out of ports.
+//
+//	loadgen idle      -addr 127.0.0.1:9001 -n 19000 -hold 10s
+//	loadgen echo      -addr 127.0.0.1:9001 -c 1000 -m 100 -s 64
+//	loadgen broadcast -addr 127.0.0.1:9001 -n 10000 -k 50 -s 64
+//
+// Every message and timing protocol is described in package load. Every
+// loop is bounded in count and time.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/load"
+)
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: loadgen idle|echo|broadcast [flags]   (loadgen <mode> -h for flags)`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	mode := os.Args[1]
+	if mode == "worker" {
+		load.Main()
+		return
+	}
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:9001", "server address (loopback)")
+	path := fs.String("path", "/", "request path")
+	raw := fs.Bool("raw", false, "plain TCP, no WebSocket (echo only)")
+	src := fs.String("src", "127.0.0.2", "first source address")
+	perSrc := fs.Int("per-source", 10000, "connections per source address")
+	perProc := fs.Int("per-process", 15000, "connections per worker process")
+	ping := fs.Duration("ping-every", 20*time.Second, "client ping interval (0: none)")
+	n := fs.Int("n", 1000, "connections (idle, broadcast)")
+	hold := fs.Duration("hold", 10*time.Second, "idle: how long to hold the connections (max 10m)")
+	c := fs.Int("c", 1000, "echo: connections")
+	m := fs.Int("m", 100, "echo: messages per connection")
+	s := fs.Int("s", 64, "message size in bytes")
+	k := fs.Int("k", 50, "broadcast: publishes")
+	gap := fs.Duration("gap", 20*time.Millisecond, "broadcast: pause between publishes")
+	timeout := fs.Duration("timeout", 60*time.Second, "echo: stop sending after; broadcast: per publish")
+	quiet := fs.Bool("q", false, "no progress bar")
+	_ = fs.Parse(os.Args[2:])
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := load.Options{
+		Addr: *addr, Path: *path, Raw: *raw, SrcBase: *src, PerSource: *perSrc,
+		PerProcess: *perProc, PingEvery: *ping, Progress: os.Stderr,
+	}
+	if *quiet {
+		opts.Progress = nil
+	}
+	if *raw {
+		opts.PingEvery = 0
+	}
+	pool := load.NewPool(opts)
+	defer pool.Close()
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		_ = pool.Close()
+		os.Exit(1)
+	}
+	switch mode {
+	case "idle":
+		got, err := pool.Grow(ctx, *n)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("holding %d connections in %d processes for %v\n", got, pool.Workers(), *hold)
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(*hold, 10*time.Minute)):
+		}
+		fmt.Printf("still open: %d\n", pool.Live())
+	case "echo":
+		if _, err := pool.Grow(ctx, *c); err != nil {
+			fail(err)
+		}
+		if _, err := pool.Echo(ctx, *c, max(1, *m/10), *s, *timeout, false); err != nil {
+			fail(err)
+		}
+		r, err := pool.Echo(ctx, *c, *m, *s, *timeout, true)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("echo %d conns x %d msgs x %d B: %.0f msg/s, p50 %v, p99 %v, max %v (%d errors)\n",
+			r.Conns, *m, *s, r.Rate(), r.Hist.Quantile(0.5), r.Hist.Quantile(0.99), r.Hist.Quantile(1), r.Errors)
+	case "broadcast":
+		if *raw {
+			fail(fmt.Errorf("broadcast needs WebSocket framing: no -raw"))
+		}
+		if _, err := pool.Grow(ctx, *n); err != nil {
+			fail(err)
+		}
+		r, err := pool.Broadcast(ctx, *k, *s, *gap, *timeout)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost\n",
+			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost)
+	default:
+		usage()
+	}
+}

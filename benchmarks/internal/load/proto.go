@@ -1,0 +1,75 @@
+// Package load drives WebSocket load from worker processes. A Pool (the
+// coordinator) starts as many `loadgen worker` processes as the open-file
+// limit requires and speaks JSON lines with each over stdin/stdout; every
+// worker holds its share of connections, one reader goroutine each.
+//
+// Message formats on the wire (the same for every server under test):
+//   - echo: a binary message whose first byte is 'e' and bytes 1..4 the job
+//     number; the server sends it back unchanged.
+//   - broadcast: a binary message whose first byte is 'B' (bytes 1..4 the
+//     sequence number, 5..12 the send time in Unix nanoseconds); the server
+//     sends it to every connection it holds, the sender included.
+//
+// In raw mode (plain TCP, the bare gnet floor) an echo is size bytes back
+// for size bytes sent, and there is no broadcast.
+package load
+
+import "github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
+
+// Marker bytes of the two message kinds.
+const (
+	MarkEcho      = 'e'
+	MarkBroadcast = 'B'
+)
+
+// Command is one line from the coordinator to a worker.
+type Command struct {
+	Op string `json:"op"` // init, connect, echo, bcast_begin, publish, bcast_end, close
+
+	// init
+	Addr          string `json:"addr,omitempty"`
+	Path          string `json:"path,omitempty"`
+	Raw           bool   `json:"raw,omitempty"`
+	SrcBase       string `json:"src_base,omitempty"`
+	PerSource     int    `json:"per_source,omitempty"`
+	PingEveryMS   int    `json:"ping_every_ms,omitempty"`
+	DialConc      int    `json:"dial_conc,omitempty"`
+	DialTimeoutMS int    `json:"dial_timeout_ms,omitempty"`
+
+	// connect: open N connections numbered First, First+1, ...
+	N     int `json:"n,omitempty"`
+	First int `json:"first,omitempty"`
+
+	// echo: Conns connections each send Msgs messages of Size bytes, one
+	// at a time.
+	Conns     int  `json:"conns,omitempty"`
+	Msgs      int  `json:"msgs,omitempty"`
+	Size      int  `json:"size,omitempty"`
+	TimeoutMS int  `json:"timeout_ms,omitempty"`
+	Record    bool `json:"record,omitempty"`
+
+	// bcast_begin: K publishes follow; publish: send number Seq.
+	K   int `json:"k,omitempty"`
+	Seq int `json:"seq,omitempty"`
+}
+
+// Event is one line from a worker to the coordinator.
+type Event struct {
+	Ev string `json:"ev"` // ready, progress, connected, echo, ok, got, bcast, closed, error
+
+	Done int64  `json:"done,omitempty"` // progress
+	OK   int    `json:"ok,omitempty"`   // connected: connections opened by this op
+	Fail int    `json:"fail,omitempty"` // connected: connections that failed
+	Live int    `json:"live,omitempty"` // connections held now
+	Err  string `json:"err,omitempty"`
+
+	Msgs      int64           `json:"msgs,omitempty"` // echo: round trips completed
+	ElapsedNS int64           `json:"elapsed_ns,omitempty"`
+	Hist      *histo.Snapshot `json:"hist,omitempty"`
+
+	Seq   int   `json:"seq,omitempty"` // got
+	MaxNS int64 `json:"max_ns,omitempty"`
+	Count int64 `json:"count,omitempty"`
+
+	Counts []int64 `json:"counts,omitempty"` // bcast: arrivals per publish
+}

@@ -1,0 +1,503 @@
+package load
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
+)
+
+// RunWorker serves coordinator commands from in, writing events to out,
+// until in ends. It is what `loadgen worker` runs.
+func RunWorker(in io.Reader, out io.Writer) error {
+	w := &worker{enc: json.NewEncoder(out), start: time.Now()}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	stopTicker := make(chan struct{})
+	go w.progressLoop(stopTicker)
+	defer close(stopTicker)
+	w.emit(Event{Ev: "ready"})
+	for sc.Scan() {
+		var cmd Command
+		if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
+			w.emit(Event{Ev: "error", Err: "bad command: " + err.Error()})
+			continue
+		}
+		if err := w.handle(&cmd); err != nil {
+			w.emit(Event{Ev: "error", Err: err.Error()})
+		}
+	}
+	w.closeAll()
+	return sc.Err()
+}
+
+type worker struct {
+	outMu sync.Mutex
+	enc   *json.Encoder
+	start time.Time
+
+	cfg    Command
+	dialer []*wsclient.Dialer // by source address
+
+	mu    sync.Mutex
+	conns []*client
+
+	progress   atomic.Int64
+	reporting  atomic.Bool
+	echoJob    atomic.Pointer[echoJob]
+	echoSeq    uint32
+	bcast      atomic.Pointer[bcast]
+	pingerOnce sync.Once
+	readers    sync.WaitGroup
+}
+
+type client struct {
+	*wsclient.Conn
+	w       *worker
+	shard   int          // which of an echo job's histograms it records into
+	sentAt  atomic.Int64 // ns since w.start of the echo in flight
+	left    atomic.Int64 // echoes still to send in the current job
+	frame   atomic.Pointer[[]byte]
+	closing atomic.Bool
+}
+
+func (w *worker) emit(ev Event) {
+	w.outMu.Lock()
+	_ = w.enc.Encode(ev)
+	w.outMu.Unlock()
+}
+
+func (w *worker) now() int64 { return int64(time.Since(w.start)) }
+
+func (w *worker) progressLoop(stop chan struct{}) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	last := int64(-1)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if !w.reporting.Load() {
+				last = -1
+				continue
+			}
+			if v := w.progress.Load(); v != last {
+				last = v
+				w.emit(Event{Ev: "progress", Done: v})
+			}
+		}
+	}
+}
+
+func (w *worker) beginOp() {
+	w.progress.Store(0)
+	w.reporting.Store(true)
+}
+
+func (w *worker) endOp() { w.reporting.Store(false) }
+
+func (w *worker) live() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.conns)
+}
+
+func (w *worker) handle(cmd *Command) error {
+	switch cmd.Op {
+	case "init":
+		return w.init(cmd)
+	case "connect":
+		w.beginOp()
+		ok, fail, err := w.connect(cmd.First, cmd.N)
+		w.endOp()
+		ev := Event{Ev: "connected", OK: ok, Fail: fail, Live: w.live()}
+		if err != nil {
+			ev.Err = err.Error()
+		}
+		w.emit(ev)
+	case "echo":
+		w.beginOp()
+		ev := w.echo(cmd)
+		w.endOp()
+		w.emit(ev)
+	case "bcast_begin":
+		subs := int64(w.live())
+		b := &bcast{subs: subs, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		w.bcast.Store(b)
+		w.emit(Event{Ev: "ok", Live: int(subs)})
+	case "publish":
+		return w.publish(cmd.Seq, cmd.Size)
+	case "bcast_end":
+		b := w.bcast.Swap(nil)
+		ev := Event{Ev: "bcast"}
+		if b != nil {
+			for i := range b.count {
+				ev.Counts = append(ev.Counts, b.count[i].Load())
+			}
+			ev.Live = int(b.subs)
+		}
+		w.emit(ev)
+	case "close":
+		w.closeAll()
+		w.emit(Event{Ev: "closed"})
+	default:
+		return fmt.Errorf("unknown op %q", cmd.Op)
+	}
+	return nil
+}
+
+func (w *worker) init(cmd *Command) error {
+	w.cfg = *cmd
+	if w.cfg.PerSource <= 0 {
+		w.cfg.PerSource = 10000
+	}
+	if w.cfg.DialConc <= 0 {
+		w.cfg.DialConc = 64
+	}
+	if w.cfg.DialTimeoutMS <= 0 {
+		w.cfg.DialTimeoutMS = 10000
+	}
+	if w.cfg.Path == "" {
+		w.cfg.Path = "/"
+	}
+	if w.cfg.SrcBase != "" && net.ParseIP(w.cfg.SrcBase).To4() == nil {
+		return fmt.Errorf("src_base %q is not an IPv4 address", w.cfg.SrcBase)
+	}
+	if w.cfg.PingEveryMS > 0 && !w.cfg.Raw {
+		w.pingerOnce.Do(func() { go w.pinger(time.Duration(w.cfg.PingEveryMS) * time.Millisecond) })
+	}
+	w.emit(Event{Ev: "ok"})
+	return nil
+}
+
+// source returns the source address of connection number i: PerSource
+// connections per address, counting up from SrcBase.
+func (w *worker) source(i int) net.IP {
+	if w.cfg.SrcBase == "" {
+		return nil
+	}
+	ip := net.ParseIP(w.cfg.SrcBase).To4()
+	out := make(net.IP, 4)
+	copy(out, ip)
+	n := int(ip[3]) + i/w.cfg.PerSource
+	out[2] += byte(n / 256)
+	out[3] = byte(n % 256)
+	return out
+}
+
+func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
+	var mu sync.Mutex
+	next := first
+	end := first + n
+	var wg sync.WaitGroup
+	conc := min(w.cfg.DialConc, n)
+	timeout := time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= end {
+					return
+				}
+				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw}
+				var c *wsclient.Conn
+				var err error
+				for try := 0; try < 3; try++ {
+					if c, err = d.Dial(w.cfg.Addr, w.cfg.Path); err == nil {
+						break
+					}
+					time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
+				}
+				mu.Lock()
+				if err != nil {
+					fail++
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					w.progress.Add(1)
+					continue
+				}
+				ok++
+				mu.Unlock()
+				cl := &client{Conn: c, w: w, shard: i}
+				w.mu.Lock()
+				w.conns = append(w.conns, cl)
+				w.mu.Unlock()
+				w.readers.Add(1)
+				go cl.readLoop()
+				w.progress.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return ok, fail, firstErr
+}
+
+func (w *worker) pinger(every time.Duration) {
+	for {
+		time.Sleep(every)
+		w.mu.Lock()
+		conns := append([]*client(nil), w.conns...)
+		w.mu.Unlock()
+		for _, c := range conns {
+			if !c.closing.Load() {
+				_ = c.WriteFrame(wsclient.OpPing, nil)
+			}
+		}
+	}
+}
+
+func (w *worker) closeAll() {
+	w.mu.Lock()
+	conns := w.conns
+	w.conns = nil
+	w.mu.Unlock()
+	for _, c := range conns {
+		c.closing.Store(true)
+		_ = c.Close()
+	}
+	w.readers.Wait()
+}
+
+// dropped removes a connection the server closed.
+func (w *worker) dropped(c *client) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, x := range w.conns {
+		if x == c {
+			w.conns[i] = w.conns[len(w.conns)-1]
+			w.conns = w.conns[:len(w.conns)-1]
+			return
+		}
+	}
+}
+
+func (c *client) readLoop() {
+	defer c.w.readers.Done()
+	var err error
+	if c.Raw() {
+		err = c.readRaw()
+	} else {
+		err = c.readWS()
+	}
+	if !c.closing.Load() {
+		_ = err // the server closed it; the coordinator sees it in Live
+		c.w.dropped(c)
+		_ = c.Close()
+	}
+}
+
+func (c *client) readWS() error {
+	for {
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if len(p) == 0 {
+			continue
+		}
+		switch p[0] {
+		case MarkBroadcast:
+			c.w.onBroadcast(p)
+		case MarkEcho:
+			if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
+				j.reply(c)
+			}
+		}
+	}
+}
+
+func (c *client) readRaw() error {
+	var buf [2048]byte
+	got := 0
+	for {
+		n, err := c.Read(buf[:])
+		if err != nil {
+			return err
+		}
+		j := c.w.echoJob.Load()
+		if j == nil {
+			got = 0
+			continue
+		}
+		got += n
+		for got >= j.size {
+			got -= j.size
+			j.reply(c)
+		}
+	}
+}
+
+// echoJob is one echo op: every involved connection sends msgs messages,
+// the next when the previous came back.
+type echoJob struct {
+	w        *worker
+	id       uint32
+	size     int
+	record   bool
+	deadline int64 // w.now() after which no new message is sent
+	hists    [16]histo.H
+	done     atomic.Int64
+	errs     atomic.Int64
+	pending  atomic.Int64 // connections not finished
+	finished chan struct{}
+}
+
+func (j *echoJob) reply(c *client) {
+	now := j.w.now()
+	if j.record {
+		j.hists[c.shard%len(j.hists)].Record(time.Duration(now - c.sentAt.Load()))
+	}
+	j.done.Add(1)
+	j.w.progress.Add(1)
+	if c.left.Add(-1) > 0 && now < j.deadline {
+		c.sentAt.Store(j.w.now())
+		if err := c.WriteRaw(*c.frame.Load()); err == nil {
+			return
+		}
+		j.errs.Add(1)
+	}
+	c.left.Store(0)
+	if j.pending.Add(-1) == 0 {
+		close(j.finished)
+	}
+}
+
+func (w *worker) echo(cmd *Command) Event {
+	w.mu.Lock()
+	conns := append([]*client(nil), w.conns...)
+	w.mu.Unlock()
+	if cmd.Conns < len(conns) {
+		conns = conns[:cmd.Conns]
+	}
+	if len(conns) == 0 || cmd.Msgs <= 0 {
+		return Event{Ev: "echo"}
+	}
+	size := max(cmd.Size, 5)
+	w.echoSeq++
+	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	j := &echoJob{
+		w: w, id: w.echoSeq, size: size, record: cmd.Record,
+		deadline: w.now() + int64(timeout), finished: make(chan struct{}),
+	}
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = MarkEcho
+	}
+	binary.BigEndian.PutUint32(payload[1:5], j.id)
+	for _, c := range conns {
+		f := c.Frame(wsclient.OpBinary, payload)
+		c.frame.Store(&f)
+		c.left.Store(int64(cmd.Msgs))
+	}
+	j.pending.Store(int64(len(conns)))
+	w.echoJob.Store(j)
+	start := w.now()
+	for i, c := range conns {
+		if i%50 == 49 {
+			// spread the opening burst: a thousand packets at once can
+			// overflow loopback's per-CPU backlog on a loaded machine
+			time.Sleep(100 * time.Microsecond)
+		}
+		c.sentAt.Store(w.now())
+		if err := c.WriteRaw(*c.frame.Load()); err != nil {
+			j.errs.Add(1)
+			if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
+				close(j.finished)
+			}
+		}
+	}
+	var errText string
+	select {
+	case <-j.finished:
+	case <-time.After(timeout + 5*time.Second):
+		errText = fmt.Sprintf("echo: %d connections did not finish in %v", j.pending.Load(), timeout)
+	}
+	elapsed := w.now() - start
+	w.echoJob.Store(nil)
+	var h histo.H
+	for i := range j.hists {
+		h.Merge(&j.hists[i])
+	}
+	snap := h.Snapshot()
+	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText}
+}
+
+// bcast tracks arrivals of the publishes of one broadcast op.
+type bcast struct {
+	subs  int64
+	count []atomic.Int64
+	max   []atomic.Int64
+}
+
+func (w *worker) onBroadcast(p []byte) {
+	b := w.bcast.Load()
+	if b == nil || len(p) < 13 {
+		return
+	}
+	seq := int(binary.BigEndian.Uint32(p[1:5]))
+	if seq >= len(b.count) {
+		return
+	}
+	d := time.Now().UnixNano() - int64(binary.BigEndian.Uint64(p[5:13]))
+	m := &b.max[seq]
+	for {
+		old := m.Load()
+		if d <= old || m.CompareAndSwap(old, d) {
+			break
+		}
+	}
+	if n := b.count[seq].Add(1); n == b.subs {
+		w.emit(Event{Ev: "got", Seq: seq, MaxNS: m.Load(), Count: n})
+	}
+}
+
+var errNoPublisher = errors.New("publish: this worker holds no connection")
+
+func (w *worker) publish(seq, size int) error {
+	w.mu.Lock()
+	var c *client
+	if len(w.conns) > 0 {
+		c = w.conns[0]
+	}
+	w.mu.Unlock()
+	if c == nil {
+		return errNoPublisher
+	}
+	p := make([]byte, max(size, 13))
+	for i := range p {
+		p[i] = 'b'
+	}
+	p[0] = MarkBroadcast
+	binary.BigEndian.PutUint32(p[1:5], uint32(seq))
+	binary.BigEndian.PutUint64(p[5:13], uint64(time.Now().UnixNano()))
+	return c.WriteFrame(wsclient.OpBinary, p)
+}
+
+// Main is `loadgen worker`.
+func Main() {
+	if err := RunWorker(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}

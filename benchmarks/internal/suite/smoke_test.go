@@ -1,0 +1,93 @@
+package suite
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke builds every server and the load generator and runs the whole
+// suite at tiny scale (20 connections), report and plots included, so the
+// harness cannot rot unnoticed.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every server")
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "../../cmd/loadgen", "../../servers/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// The load generator's workers run with the race detector where it
+	// builds (it needs cgo); a race ends the worker and so fails the run.
+	race := exec.Command("go", "build", "-race", "-o", filepath.Join(bin, "loadgen"), "../../cmd/loadgen")
+	if out, err := race.CombinedOutput(); err != nil {
+		t.Logf("loadgen without -race: %v\n%s", err, out)
+	} else {
+		t.Setenv("GORACE", "halt_on_error=1 atexit_sleep_ms=0")
+	}
+	cfg := Smoke()
+	cfg.BinDir, cfg.OutDir, cfg.Servers = bin, t.TempDir(), Servers
+	if testing.Verbose() {
+		cfg.Progress = os.Stderr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(res)
+	if len(s.Errors) > 0 {
+		t.Fatalf("errors:\n%s", strings.Join(s.Errors, "\n"))
+	}
+	for _, srv := range Servers {
+		pts := s.Mem[srv.Name]
+		if len(pts) != 1 || pts[0].Conns != cfg.Levels[0] || pts[0].RSSPer == 0 {
+			t.Errorf("%s memory: %+v", srv.Name, pts)
+		}
+		eps := s.Echo[srv.Name]
+		if len(eps) != 1 || eps[0].Rate <= 0 || eps[0].P50 <= 0 {
+			t.Errorf("%s echo: %+v", srv.Name, eps)
+		}
+		for _, e := range res.Echo {
+			if e.Server == srv.Name && e.Points[0].Msgs != int64(cfg.EchoConns*cfg.EchoMsgs) {
+				t.Errorf("%s echo: %d round trips, want %d", srv.Name, e.Points[0].Msgs, cfg.EchoConns*cfg.EchoMsgs)
+			}
+		}
+		if srv.Raw {
+			continue
+		}
+		b, ok := s.Bcast[srv.Name]
+		if !ok || b.Complete != cfg.BcastK || b.Lost != 0 || b.Subscribers != cfg.BcastSubs || b.P50 <= 0 {
+			t.Errorf("%s broadcast: %+v", srv.Name, b)
+		}
+	}
+	md := filepath.Join(cfg.OutDir, "benchmarks.md")
+	img := filepath.Join(cfg.OutDir, "img")
+	if err := WriteReport(res, md, img, "## Notes\n\nsmoke"); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Memory per idle upgraded connection", "| switchboard |", "## Targets", "smoke"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	pngs, _ := filepath.Glob(filepath.Join(img, "*.png"))
+	if len(pngs) != 5 {
+		t.Errorf("plots: %v", pngs)
+	}
+	for _, p := range pngs {
+		if fi, err := os.Stat(p); err != nil || fi.Size() < 1000 {
+			t.Errorf("plot %s: %v", p, err)
+		}
+	}
+}

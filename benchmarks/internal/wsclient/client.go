@@ -1,0 +1,304 @@
+// Package wsclient is the load generator's minimal WebSocket client: a
+// handshake, masked frames out, frames in, pongs for pings. It is the same
+// code against every server, so its costs cancel in comparisons. In raw
+// mode it is a plain TCP connection (for the bare gnet floor).
+package wsclient
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Opcodes.
+const (
+	OpCont   = 0x0
+	OpText   = 0x1
+	OpBinary = 0x2
+	OpClose  = 0x8
+	OpPing   = 0x9
+	OpPong   = 0xA
+)
+
+// ipBindAddressNoPort (IP_BIND_ADDRESS_NO_PORT, Linux 4.2+) defers the
+// choice of source port to connect(2), where the whole 4-tuple is known, so
+// one source address serves as many connections as it has ports per server.
+const ipBindAddressNoPort = 24
+
+// Dialer opens connections from one source address.
+type Dialer struct {
+	Source  net.IP // nil: let the kernel choose
+	Timeout time.Duration
+	Raw     bool // plain TCP, no handshake
+	// ReadBufferSize is the size of each connection's bufio.Reader. 0: 2048.
+	ReadBufferSize int
+}
+
+// Conn is one client connection. Writes are serialized by a mutex; reads
+// belong to one goroutine.
+type Conn struct {
+	nc   net.Conn
+	br   *bufio.Reader
+	raw  bool
+	mask [4]byte
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	rbuf []byte // payload of the last message read
+}
+
+// Dial connects to addr and, unless raw, performs the WebSocket handshake
+// for path.
+func (d *Dialer) Dial(addr, path string) (*Conn, error) {
+	nd := net.Dialer{Timeout: d.Timeout}
+	if d.Source != nil {
+		nd.LocalAddr = &net.TCPAddr{IP: d.Source}
+		nd.Control = func(network, address string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_IP, ipBindAddressNoPort, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	nc, err := nd.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	size := d.ReadBufferSize
+	if size <= 0 {
+		size = 2048
+	}
+	c := &Conn{nc: nc, raw: d.Raw}
+	if _, err := rand.Read(c.mask[:]); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if d.Raw {
+		return c, nil
+	}
+	c.br = bufio.NewReaderSize(nc, size)
+	if d.Timeout > 0 {
+		_ = nc.SetDeadline(time.Now().Add(d.Timeout))
+	}
+	if err := c.handshake(addr, path); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+var errHandshake = errors.New("wsclient: handshake refused")
+
+func (c *Conn) handshake(addr, path string) error {
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return err
+	}
+	k := base64.StdEncoding.EncodeToString(key[:])
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
+		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(c.nc, req); err != nil {
+		return err
+	}
+	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	accept := base64.StdEncoding.EncodeToString(h[:])
+	status, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 101")) {
+		return fmt.Errorf("%w: %q", errHandshake, bytes.TrimSpace(status))
+	}
+	ok := false
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			break
+		}
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if found && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Accept")) {
+			ok = string(bytes.TrimSpace(value)) == accept
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: bad Sec-WebSocket-Accept", errHandshake)
+	}
+	return nil
+}
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Raw reports whether c is a plain TCP connection.
+func (c *Conn) Raw() bool { return c.raw }
+
+// AppendFrame appends one final frame with op and payload, masked with
+// mask (client to server frames must be masked).
+func AppendFrame(dst []byte, op byte, payload []byte, mask [4]byte) []byte {
+	n := len(payload)
+	dst = append(dst, 0x80|op)
+	switch {
+	case n < 126:
+		dst = append(dst, 0x80|byte(n))
+	case n <= 0xFFFF:
+		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x80|127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	dst = append(dst, mask[:]...)
+	start := len(dst)
+	dst = append(dst, payload...)
+	for i := range payload {
+		dst[start+i] ^= mask[i&3]
+	}
+	return dst
+}
+
+// Frame returns payload encoded as a frame with this connection's mask
+// key, ready for WriteRaw (or payload itself in raw mode).
+func (c *Conn) Frame(op byte, payload []byte) []byte {
+	if c.raw {
+		return append([]byte(nil), payload...)
+	}
+	return AppendFrame(nil, op, payload, c.mask)
+}
+
+// WriteRaw writes pre-encoded bytes.
+func (c *Conn) WriteRaw(b []byte) error {
+	c.wmu.Lock()
+	_, err := c.nc.Write(b)
+	c.wmu.Unlock()
+	return err
+}
+
+// WriteFrame encodes and writes one frame (payload as is in raw mode).
+func (c *Conn) WriteFrame(op byte, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.raw {
+		_, err := c.nc.Write(payload)
+		return err
+	}
+	c.wbuf = AppendFrame(c.wbuf[:0], op, payload, c.mask)
+	_, err := c.nc.Write(c.wbuf)
+	if cap(c.wbuf) > 4096 {
+		c.wbuf = nil
+	}
+	return err
+}
+
+// ErrClosed is returned by ReadMessage after the server's close frame.
+var ErrClosed = errors.New("wsclient: closed by server")
+
+// ReadMessage returns the next data message, answering pings on the way.
+// The payload is valid until the next call. Not for raw connections.
+func (c *Conn) ReadMessage() (op byte, payload []byte, err error) {
+	var hdr [14]byte
+	msgOp := byte(0)
+	c.rbuf = c.rbuf[:0]
+	for {
+		if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
+			return 0, nil, err
+		}
+		fin := hdr[0]&0x80 != 0
+		fop := hdr[0] & 0x0F
+		masked := hdr[1]&0x80 != 0
+		n := int64(hdr[1] & 0x7F)
+		switch n {
+		case 126:
+			if _, err := io.ReadFull(c.br, hdr[2:4]); err != nil {
+				return 0, nil, err
+			}
+			n = int64(binary.BigEndian.Uint16(hdr[2:4]))
+		case 127:
+			if _, err := io.ReadFull(c.br, hdr[2:10]); err != nil {
+				return 0, nil, err
+			}
+			n = int64(binary.BigEndian.Uint64(hdr[2:10]))
+		}
+		if n > 64<<20 {
+			return 0, nil, fmt.Errorf("wsclient: frame of %d bytes", n)
+		}
+		var mk [4]byte
+		if masked {
+			if _, err := io.ReadFull(c.br, mk[:]); err != nil {
+				return 0, nil, err
+			}
+		}
+		if fop >= 0x8 { // control frame
+			var p [125]byte
+			if n > 125 {
+				return 0, nil, errors.New("wsclient: control frame too long")
+			}
+			if _, err := io.ReadFull(c.br, p[:n]); err != nil {
+				return 0, nil, err
+			}
+			if masked {
+				for i := range p[:n] {
+					p[i] ^= mk[i&3]
+				}
+			}
+			switch fop {
+			case OpPing:
+				if err := c.WriteFrame(OpPong, p[:n]); err != nil {
+					return 0, nil, err
+				}
+			case OpClose:
+				_ = c.WriteFrame(OpClose, p[:min(n, 2)])
+				return 0, nil, ErrClosed
+			}
+			continue
+		}
+		if fop != OpCont {
+			msgOp = fop
+		}
+		start := len(c.rbuf)
+		c.rbuf = slices.Grow(c.rbuf, int(n))[:start+int(n)]
+		if _, err := io.ReadFull(c.br, c.rbuf[start:]); err != nil {
+			return 0, nil, err
+		}
+		if masked {
+			for i := range c.rbuf[start:] {
+				c.rbuf[start+i] ^= mk[i&3]
+			}
+		}
+		if fin {
+			return msgOp, c.rbuf, nil
+		}
+	}
+}
+
+// Read reads raw bytes (raw mode).
+func (c *Conn) Read(p []byte) (int, error) { return c.nc.Read(p) }
+
+// Close closes TCP at once with a reset (SO_LINGER 0), leaving no
+// TIME_WAIT behind to eat the source ports of later runs.
+func (c *Conn) Close() error {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	return c.nc.Close()
+}

@@ -1,0 +1,92 @@
+// Command gws is the benchmark's lxzan/gws server: gws.NewServer (one
+// goroutine per connection running ReadLoop), no compression, recovery on,
+// and the heartbeat of gws's README: a read deadline of ping interval plus
+// wait (25s + 10s) set at open and pushed back on every ping from the
+// client (the load generator pings every 20s). Broadcast uses
+// gws.Broadcaster (encode once, written through each connection's queue).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+)
+
+const (
+	pingInterval = 25 * time.Second
+	pingWait     = 10 * time.Second
+)
+
+var (
+	mu    sync.RWMutex
+	conns = map[*gws.Conn]struct{}{}
+)
+
+type handler struct{ gws.BuiltinEventHandler }
+
+func (handler) OnOpen(c *gws.Conn) {
+	_ = c.SetDeadline(time.Now().Add(pingInterval + pingWait))
+	mu.Lock()
+	conns[c] = struct{}{}
+	mu.Unlock()
+	ctl.Conns.Add(1)
+}
+
+func (handler) OnClose(c *gws.Conn, err error) {
+	mu.Lock()
+	delete(conns, c)
+	mu.Unlock()
+	ctl.Conns.Add(-1)
+}
+
+func (handler) OnPing(c *gws.Conn, payload []byte) {
+	_ = c.SetDeadline(time.Now().Add(pingInterval + pingWait))
+	_ = c.WritePong(payload)
+}
+
+func (handler) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	data := m.Bytes()
+	if ctl.Broadcast(data) {
+		broadcast(append([]byte(nil), data...))
+		return
+	}
+	_ = c.WriteMessage(m.Opcode, data)
+}
+
+func broadcast(data []byte) {
+	b := gws.NewBroadcaster(gws.OpcodeBinary, data)
+	defer b.Close()
+	mu.RLock()
+	defer mu.RUnlock()
+	for c := range conns {
+		_ = b.Broadcast(c)
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9003", "listen address (loopback)")
+	flag.Parse()
+	srv := gws.NewServer(handler{}, &gws.ServerOption{
+		Recovery:          gws.Recovery,
+		PermessageDeflate: gws.PermessageDeflate{Enabled: false},
+	})
+	srv.OnError = func(net.Conn, error) {}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctl.Ready(ln.Addr().String())
+	if err := srv.RunListener(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,83 @@
+// Command nbio is the benchmark's lesismal/nbio server: nbhttp on epoll
+// event loops (non-blocking IO mod, the default) with its websocket
+// Upgrader. Settings from nbio's examples for many connections: MaxLoad
+// 1M, ReleaseWebsocketPayload on, compression off. Heartbeat: nbio's own
+// KeepaliveTime (a read deadline, 120s by default) stays on; the load
+// generator's pings keep connections alive.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+)
+
+var (
+	mu    sync.RWMutex
+	conns = map[*websocket.Conn]struct{}{}
+)
+
+func newUpgrader() *websocket.Upgrader {
+	u := websocket.NewUpgrader()
+	u.CheckOrigin = func(*http.Request) bool { return true }
+	u.OnOpen(func(c *websocket.Conn) {
+		mu.Lock()
+		conns[c] = struct{}{}
+		mu.Unlock()
+		ctl.Conns.Add(1)
+	})
+	u.OnMessage(func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+		if ctl.Broadcast(data) {
+			broadcast(data)
+			return
+		}
+		_ = c.WriteMessage(typ, data)
+	})
+	u.OnClose(func(c *websocket.Conn, err error) {
+		mu.Lock()
+		delete(conns, c)
+		mu.Unlock()
+		ctl.Conns.Add(-1)
+	})
+	return u
+}
+
+// broadcast writes to every connection; nbio's WriteMessage queues on the
+// connection without blocking.
+func broadcast(data []byte) {
+	mu.RLock()
+	defer mu.RUnlock()
+	for c := range conns {
+		_ = c.WriteMessage(websocket.BinaryMessage, data)
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9004", "listen address (loopback)")
+	flag.Parse()
+	logging.SetLevel(logging.LevelError)
+	u := newUpgrader()
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Network:                 "tcp",
+		Addrs:                   []string{*addr},
+		MaxLoad:                 1000000,
+		ReleaseWebsocketPayload: true,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = u.Upgrade(w, r, nil)
+		}),
+	})
+	if err := engine.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctl.Ready(*addr)
+	select {}
+}
