@@ -63,6 +63,7 @@ type loop struct {
 
 	hdr  [codec.MaxHeaderSize]byte
 	iov  [][]byte
+	out  []byte // scratch for small frames, up to copyFrameMax + header
 	resp []byte // scratch for HTTP responses
 
 	stats loopStats
@@ -76,6 +77,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		wheel: timerwheel.New[*Conn](s.cfg.TickInterval, 1024, now),
 		start: now,
 		iov:   make([][]byte, 2),
+		out:   make([]byte, 0, copyFrameMax+codec.MaxHeaderSize),
 	}
 }
 
