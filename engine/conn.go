@@ -115,12 +115,21 @@ func (c *Conn) Header(name string) string {
 	return ""
 }
 
-// Value returns the application's per-connection value.
-func (c *Conn) Value() any { return c.value.Load() }
+// valueBox lets the atomic.Value hold any value, nil and mixed types
+// included (atomic.Value itself panics on both).
+type valueBox struct{ v any }
 
-// SetValue sets the application's per-connection value. All calls must
-// store the same concrete type (as with atomic.Value).
-func (c *Conn) SetValue(v any) { c.value.Store(v) }
+// Value returns the application's per-connection value (nil if unset).
+func (c *Conn) Value() any {
+	if b, ok := c.value.Load().(valueBox); ok {
+		return b.v
+	}
+	return nil
+}
+
+// SetValue sets the application's per-connection value; any value, nil
+// included, from any goroutine.
+func (c *Conn) SetValue(v any) { c.value.Store(valueBox{v}) }
 
 // Closed reports whether the connection has closed.
 func (c *Conn) Closed() bool { return c.closed.Load() }

@@ -69,7 +69,7 @@ func (l *loop) readHandshake(c *Conn) {
 	}
 	c.info = l.srv.keepInfo(req, resp.Protocol)
 	if resp.Value != nil {
-		c.value.Store(resp.Value)
+		c.SetValue(resp.Value)
 	}
 	out := codec.AppendUpgradeResponse(l.resp[:0], req.Key, resp.Protocol, resp.Header)
 	l.resp = out[:0]

@@ -66,6 +66,12 @@ func TestWritesFromOtherGoroutines(t *testing.T) {
 	if err := sc.Ping(make([]byte, 126)); err != ErrControlTooLong {
 		t.Fatalf("long ping: %v", err)
 	}
+	sc.SetValue("a")
+	sc.SetValue(42) // another type, then nil: never a panic
+	sc.SetValue(nil)
+	if sc.Value() != nil {
+		t.Fatalf("Value %v after SetValue(nil)", sc.Value())
+	}
 	_ = c.Close()
 	rec.nextClose(t)
 	for _, err := range []error{sc.WriteText([]byte("x")), sc.WritePrepared(f), sc.Close(codec.CloseNormal, ""), sc.Abort()} {
