@@ -211,6 +211,9 @@ func (c Config) normalize() (Config, error) {
 	if c.MaxOutbound == 0 {
 		c.MaxOutbound = DefaultMaxOutbound
 	}
+	if c.MaxOutbound > 1<<30 {
+		errs = append(errs, errors.New("MaxOutbound over 1 GiB"))
+	}
 	if c.FDHeadroom == 0 {
 		c.FDHeadroom = DefaultFDHeadroom + 4*c.EventLoops
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"net"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -28,41 +29,81 @@ const (
 // straight to the socket; writes from other goroutines are handed to the
 // loop, batched with others for the same loop.
 //
-// The fields are laid out for size: one Conn lives per connection.
+// One Conn lives per connection, so it is laid out to fit the 128-byte
+// size class (TestConnSize keeps it there): what an idle connection needs
+// is inline, everything else sits in a connExt allocated on first use.
 type Conn struct {
 	gc     gnet.Conn // loop only
 	loop   *loop
 	id     uint64
-	remote net.Addr
-	info   *connInfo // set at upgrade; immutable after
-	value  atomic.Value
+	remote *net.TCPAddr
+	ext    atomic.Pointer[connExt] // nil until something needs it
 
 	dec   codec.Decoder
-	timer timerwheel.Timer[*Conn]
+	timer timerwheel.Timer[struct{}] // the owning Conn is found by offset: connOfTimer
 
 	prev, next *Conn // the loop's list of live connections
 
-	queued atomic.Int64 // bytes handed to the loop but not yet written
-	closed atomic.Bool  // set once, on the loop, when the connection is done
+	queued atomic.Int32 // bytes handed to the loop but not yet written
 
-	// Loop-only bookkeeping, in ticks of the loop's clock.
-	lastRecv    uint32 // last frame from the peer
-	lastMessage uint32 // last data message from the peer
-	pingSent    uint32 // when the unanswered ping went out
-	stallMark   uint32 // when outbound bytes were last seen to move
-	stallSent   uint32 // bytes sent (written minus pending) at stallMark
-	written     uint32 // bytes handed to gnet, wrapping
-	// Token buckets of the inbound rate limits (ms clock, milli-messages,
-	// bytes). While handshaking, rateBytes holds how much of the request
-	// head was already searched for its end: the two never overlap in time.
-	rateLast    uint32
-	rateMsgs    int32
-	rateBytes   int32
-	awaitPong   bool
-	stallWatch  bool // outbound bytes are pending and the stall clock runs
-	upgraded    bool // the 101 went out and OnOpen ran
-	state       connState
+	// lastRecv is the loop tick of the last frame from the peer; while a
+	// ping is unanswered, of when it went out. While handshaking it holds
+	// how much of the request head was already searched for its end.
+	lastRecv uint32
+
+	closed    atomic.Bool // set once, on the loop, when the connection is done
+	state     connState
+	awaitPong bool
+	upgraded  bool // the 101 went out and OnOpen ran
+}
+
+// connExt holds what an idle connection does not need: it is allocated
+// when the application sets a value, the request kept more than path "/",
+// a message arrives under a rate limit, outbound bytes queue up, a close
+// starts, or at the upgrade when IdleTimeout is on.
+type connExt struct {
+	info        *connInfo // set at upgrade; immutable after
+	lastMessage uint32    // loop tick of the last data message (IdleTimeout only)
+	value       atomic.Value
 	closeReport *CloseError // what OnClose will say
+
+	// Token buckets of the inbound rate limits (ms clock, milli-messages,
+	// bytes); rateSet is false until the first message fills them.
+	rateLast  uint32
+	rateMsgs  int32
+	rateBytes int32
+	rateSet   bool
+
+	stallWatch bool   // outbound bytes are pending and the stall clock runs
+	stallMark  uint32 // when outbound bytes were last seen to move
+	stallSent  uint32 // bytes sent (written minus pending) at stallMark
+	written    uint32 // bytes handed to gnet since the stall clock started
+}
+
+// extension returns c's connExt, allocating it on first use. Safe from
+// any goroutine.
+func (c *Conn) extension() *connExt {
+	if e := c.ext.Load(); e != nil {
+		return e
+	}
+	e := &connExt{}
+	if c.ext.CompareAndSwap(nil, e) {
+		return e
+	}
+	return c.ext.Load()
+}
+
+// closeReport is what OnClose will say, or nil.
+func (c *Conn) closeReport() *CloseError {
+	if e := c.ext.Load(); e != nil {
+		return e.closeReport
+	}
+	return nil
+}
+
+// connOfTimer recovers the Conn a timer entry is embedded in.
+func connOfTimer(t *timerwheel.Timer[struct{}]) *Conn {
+	return (*Conn)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(Conn{}.timer))))
 }
 
 // connInfo is what the upgrade request carried that the connection keeps.
@@ -75,39 +116,56 @@ type connInfo struct {
 func (c *Conn) ID() uint64 { return c.id }
 
 // RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.remote == nil {
+		return nil
+	}
+	return c.remote
+}
+
+// info is what the upgrade request carried, or nil before the upgrade.
+func (c *Conn) info() *connInfo {
+	if e := c.ext.Load(); e != nil && e.info != nil {
+		return e.info
+	}
+	if c.upgraded {
+		return rootInfo
+	}
+	return nil
+}
 
 // Path is the request path of the upgrade (raw, not unescaped).
 func (c *Conn) Path() string {
-	if c.info == nil {
-		return ""
+	if info := c.info(); info != nil {
+		return info.path
 	}
-	return c.info.path
+	return ""
 }
 
 // RawQuery is the upgrade request's query string, without '?'.
 func (c *Conn) RawQuery() string {
-	if c.info == nil {
-		return ""
+	if info := c.info(); info != nil {
+		return info.rawQuery
 	}
-	return c.info.rawQuery
+	return ""
 }
 
 // Protocol is the subprotocol chosen at the upgrade, or "".
 func (c *Conn) Protocol() string {
-	if c.info == nil {
-		return ""
+	if info := c.info(); info != nil {
+		return info.protocol
 	}
-	return c.info.protocol
+	return ""
 }
 
 // Header returns the value of a request header named in Config.KeepHeaders
 // (case-insensitive), or "".
 func (c *Conn) Header(name string) string {
-	if c.info == nil {
+	info := c.info()
+	if info == nil {
 		return ""
 	}
-	for _, f := range c.info.header {
+	for _, f := range info.header {
 		if equalFoldASCII(f.Name, name) {
 			return f.Value
 		}
@@ -121,15 +179,17 @@ type valueBox struct{ v any }
 
 // Value returns the application's per-connection value (nil if unset).
 func (c *Conn) Value() any {
-	if b, ok := c.value.Load().(valueBox); ok {
-		return b.v
+	if e := c.ext.Load(); e != nil {
+		if b, ok := e.value.Load().(valueBox); ok {
+			return b.v
+		}
 	}
 	return nil
 }
 
 // SetValue sets the application's per-connection value; any value, nil
 // included, from any goroutine.
-func (c *Conn) SetValue(v any) { c.value.Store(valueBox{v}) }
+func (c *Conn) SetValue(v any) { c.extension().value.Store(valueBox{v}) }
 
 // Closed reports whether the connection has closed.
 func (c *Conn) Closed() bool { return c.closed.Load() }

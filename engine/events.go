@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -55,14 +56,14 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		l.stats.reject(reason)
 		return refusal(status), gnet.Close
 	}
+	remote, _ := gc.RemoteAddr().(*net.TCPAddr)
 	c := &Conn{
 		gc:     gc,
 		loop:   l,
 		id:     s.nextID.Add(1),
-		remote: gc.RemoteAddr(),
+		remote: remote,
 		state:  stateHandshake,
 	}
-	c.timer.Value = c
 	c.dec.Init(&s.decCfg)
 	gc.SetContext(c)
 	l.link(c)
@@ -120,8 +121,8 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	l.wheel.Cancel(&c.timer)
 	l.unlink(c)
 	e.s.live.Add(-1)
-	e.s.release(c.remote)
-	report := c.closeReport
+	e.s.release(c.RemoteAddr())
+	report := c.closeReport()
 	if report == nil {
 		report = &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: ErrConnectionLost}
 		if err != nil {

@@ -20,13 +20,13 @@ func (l *loop) readHandshake(c *Conn) {
 		l.rejectCodec(c, codec.ErrMalformedRequest, rejectMalformed)
 		return
 	}
-	end, scanned, err := codec.HeadEnd(buf, int(c.rateBytes), cfg.MaxHeadSize)
+	end, scanned, err := codec.HeadEnd(buf, int(c.lastRecv), cfg.MaxHeadSize)
 	if err != nil {
 		l.rejectCodec(c, err, rejectHeadTooLarge)
 		return
 	}
 	if end == 0 {
-		c.rateBytes = int32(scanned) // see Conn.rateBytes
+		c.lastRecv = uint32(scanned) // see Conn.lastRecv
 		return
 	}
 	req := &l.req
@@ -34,7 +34,7 @@ func (l *loop) readHandshake(c *Conn) {
 		l.rejectCodec(c, err, rejectMalformed)
 		return
 	}
-	ur := &UpgradeRequest{Request: req, RemoteAddr: c.remote}
+	ur := &UpgradeRequest{Request: req, RemoteAddr: c.RemoteAddr()}
 	if !req.IsUpgrade() {
 		l.serveHTTP(c, ur)
 		return
@@ -67,7 +67,9 @@ func (l *loop) readHandshake(c *Conn) {
 			return
 		}
 	}
-	c.info = l.srv.keepInfo(req, resp.Protocol)
+	if info := l.srv.keepInfo(req, resp.Protocol); info != rootInfo {
+		c.extension().info = info
+	}
 	if resp.Value != nil {
 		c.SetValue(resp.Value)
 	}
@@ -80,9 +82,11 @@ func (l *loop) readHandshake(c *Conn) {
 	*req = codec.Request{} // do not keep the head alive through the scratch request
 	c.upgraded = true
 	c.state = stateOpen
-	l.fillRateBuckets(c)
 	now := l.tick()
-	c.lastRecv, c.lastMessage = now, now
+	c.lastRecv = now
+	if cfg.IdleTimeout > 0 {
+		c.extension().lastMessage = now
+	}
 	l.stats.accepted.Add(1)
 	l.armHeartbeat(c)
 	l.dispatchOpen(c)

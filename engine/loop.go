@@ -52,7 +52,7 @@ type loop struct {
 
 	spare []task // the other half of the double buffer, loop only
 
-	wheel *timerwheel.Wheel[*Conn]
+	wheel *timerwheel.Wheel[struct{}]
 	start time.Time
 	head  *Conn // live connections on this loop
 	count int
@@ -74,7 +74,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	return &loop{
 		srv:   s,
 		el:    el,
-		wheel: timerwheel.New[*Conn](s.cfg.TickInterval, 1024, now),
+		wheel: timerwheel.New[struct{}](s.cfg.TickInterval, 1024, now),
 		start: now,
 		iov:   make([][]byte, 2),
 		out:   make([]byte, 0, copyFrameMax+codec.MaxHeaderSize),
@@ -94,9 +94,11 @@ func (l *loop) enter() {
 func (l *loop) post(t task, n int) error {
 	c := t.conn
 	if c != nil && n > 0 {
-		limit := int64(l.srv.cfg.MaxOutbound)
-		if c.queued.Add(int64(n)) > limit {
-			c.queued.Add(-int64(n))
+		limit := int32(l.srv.cfg.MaxOutbound) // at most 1 GiB (normalize)
+		if n > int(limit) || c.queued.Add(int32(n)) > limit {
+			if n <= int(limit) {
+				c.queued.Add(-int32(n))
+			}
 			t.release()
 			if l.srv.cfg.OutboundPolicy == PolicyDrop {
 				l.stats.dropped.Add(1)
@@ -149,12 +151,12 @@ func (l *loop) runTask(t *task) {
 		t.fn()
 		return
 	case taskFrame:
-		c.queued.Add(-int64(len(t.buf.B)))
+		c.queued.Add(-int32(len(t.buf.B)))
 		if c.state == stateOpen {
 			_ = l.writeRaw(c, t.buf.B)
 		}
 	case taskPrepared:
-		c.queued.Add(-int64(len(t.frame.Bytes())))
+		c.queued.Add(-int32(len(t.frame.Bytes())))
 		if c.state == stateOpen {
 			_ = l.writeRaw(c, t.frame.Bytes())
 		}

@@ -15,14 +15,6 @@ import (
 // ms is the loop's millisecond clock.
 func (l *loop) ms() uint32 { return uint32(time.Since(l.start) / time.Millisecond) }
 
-// fillRateBuckets starts a freshly upgraded connection with full buckets.
-func (l *loop) fillRateBuckets(c *Conn) {
-	cfg := &l.srv.cfg
-	c.rateLast = l.ms()
-	c.rateMsgs = int32(cfg.MessageBurst * 1000)
-	c.rateBytes = int32(cfg.ByteBurst)
-}
-
 // admitMessage takes one message of n bytes from c's buckets and reports
 // whether it is within the limits.
 func (l *loop) admitMessage(c *Conn, n int, nowMs uint32) bool {
@@ -30,27 +22,32 @@ func (l *loop) admitMessage(c *Conn, n int, nowMs uint32) bool {
 	if cfg.MaxMessagesPerSecond == 0 && cfg.MaxBytesPerSecond == 0 {
 		return true
 	}
-	elapsed := int64(nowMs - c.rateLast)
-	c.rateLast = nowMs
+	e := c.extension()
+	if !e.rateSet { // the first message finds full buckets
+		e.rateSet, e.rateLast = true, nowMs
+		e.rateMsgs, e.rateBytes = int32(cfg.MessageBurst*1000), int32(cfg.ByteBurst)
+	}
+	elapsed := int64(nowMs - e.rateLast)
+	e.rateLast = nowMs
 	ok := true
 	if r := cfg.MaxMessagesPerSecond; r > 0 {
 		// milli-messages: r messages per second is r milli-messages per ms.
-		tokens := min(int64(c.rateMsgs)+elapsed*int64(r), int64(cfg.MessageBurst)*1000)
+		tokens := min(int64(e.rateMsgs)+elapsed*int64(r), int64(cfg.MessageBurst)*1000)
 		if tokens >= 1000 {
 			tokens -= 1000
 		} else {
 			ok = false
 		}
-		c.rateMsgs = int32(tokens)
+		e.rateMsgs = int32(tokens)
 	}
 	if r := cfg.MaxBytesPerSecond; r > 0 {
-		tokens := min(int64(c.rateBytes)+elapsed*int64(r)/1000, int64(cfg.ByteBurst))
+		tokens := min(int64(e.rateBytes)+elapsed*int64(r)/1000, int64(cfg.ByteBurst))
 		if tokens >= int64(n) {
 			tokens -= int64(n)
 		} else {
 			ok = false
 		}
-		c.rateBytes = int32(tokens)
+		e.rateBytes = int32(tokens)
 	}
 	return ok
 }

@@ -38,7 +38,9 @@ func (l *loop) readFrames(c *Conn) {
 			if c.state != stateOpen {
 				continue // after our close frame, data is discarded (RFC 6455 §5.5.1)
 			}
-			c.lastMessage = c.lastRecv
+			if l.srv.cfg.IdleTimeout > 0 {
+				c.extension().lastMessage = now
+			}
 			if !l.admitMessage(c, len(msg.Payload), nowMs) {
 				l.overRate(c)
 				continue
@@ -86,7 +88,7 @@ func (l *loop) onPeerClose(c *Conn, msg codec.Message) {
 		return
 	}
 	// We started the close: the handshake is complete.
-	l.abort(c, c.closeReport)
+	l.abort(c, c.closeReport())
 }
 
 // failProtocol fails the connection on a protocol error: send the close
@@ -105,7 +107,7 @@ func (l *loop) failProtocol(c *Conn, err error) {
 		l.abort(c, report) // already closing: the peer had its close frame
 		return
 	}
-	c.closeReport = report
+	c.extension().closeReport = report
 	l.sendClose(c, code, reason)
 	if c.state == stateClosed {
 		return

@@ -43,15 +43,15 @@ func (l *loop) nextHeartbeat(c *Conn, now uint32) (time.Duration, bool) {
 		}
 	}
 	if c.awaitPong && cfg.PongTimeout > 0 {
-		consider(c.pingSent + l.ticks(cfg.PongTimeout))
+		consider(c.lastRecv + l.ticks(cfg.PongTimeout)) // lastRecv: when the ping went out
 	} else if cfg.PingInterval > 0 && !c.awaitPong {
 		consider(c.lastRecv + l.ticks(cfg.PingInterval))
 	}
 	if cfg.IdleTimeout > 0 {
-		consider(c.lastMessage + l.ticks(cfg.IdleTimeout))
+		consider(c.extension().lastMessage + l.ticks(cfg.IdleTimeout))
 	}
-	if cfg.WriteStallTimeout > 0 && c.stallWatch {
-		consider(c.stallMark + l.ticks(cfg.WriteStallTimeout))
+	if e := c.ext.Load(); cfg.WriteStallTimeout > 0 && e != nil && e.stallWatch {
+		consider(e.stallMark + l.ticks(cfg.WriteStallTimeout))
 	}
 	return time.Duration(best) * cfg.TickInterval, ok
 }
@@ -71,33 +71,40 @@ func (l *loop) scheduleSooner(c *Conn, d time.Duration) {
 // watchStall starts the write-stall clock when a write leaves bytes queued.
 func (l *loop) watchStall(c *Conn) {
 	d := l.srv.cfg.WriteStallTimeout
-	if d <= 0 || c.stallWatch || c.state != stateOpen {
+	if d <= 0 || c.state != stateOpen {
 		return
 	}
 	pending := c.gc.OutboundBuffered()
 	if pending == 0 {
 		return
 	}
-	c.stallWatch = true
-	c.stallMark, c.stallSent = l.tick(), c.written-uint32(pending)
+	e := c.extension()
+	if e.stallWatch {
+		return
+	}
+	// Count from here: everything pending counts as written, none as sent.
+	e.stallWatch = true
+	e.written = uint32(pending)
+	e.stallMark, e.stallSent = l.tick(), 0
 	l.scheduleSooner(c, d)
 }
 
 // onTimer runs on the loop when c's timer fires.
-func (l *loop) onTimer(t *timerwheel.Timer[*Conn]) {
-	c := t.Value
+func (l *loop) onTimer(t *timerwheel.Timer[struct{}]) {
+	c := connOfTimer(t)
 	switch c.state {
 	case stateHandshake:
 		l.stats.reject(rejectHandshakeTimeout)
 		l.srv.logOnce(c, "websocket handshake timeout")
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrHandshakeTimeout})
 	case stateClosing, stateFailing:
-		if c.closeReport.Err == nil {
-			report := *c.closeReport
+		e := c.extension()
+		if e.closeReport.Err == nil {
+			report := *e.closeReport
 			report.Err = ErrCloseTimeout
-			c.closeReport = &report
+			e.closeReport = &report
 		}
-		l.abort(c, c.closeReport)
+		l.abort(c, e.closeReport)
 	case stateOpen:
 		l.heartbeat(c)
 	}
@@ -108,30 +115,31 @@ func (l *loop) onTimer(t *timerwheel.Timer[*Conn]) {
 func (l *loop) heartbeat(c *Conn) {
 	cfg := &l.srv.cfg
 	now := l.tick()
-	if c.awaitPong && cfg.PongTimeout > 0 && now-c.pingSent >= l.ticks(cfg.PongTimeout) {
+	if c.awaitPong && cfg.PongTimeout > 0 && now-c.lastRecv >= l.ticks(cfg.PongTimeout) {
 		if cfg.WriteStallTimeout > 0 && c.gc.OutboundBuffered() > 0 {
 			// The ping may still sit behind a large reply the peer is
 			// reading slowly: give it another pong timeout. A peer that
 			// reads nothing at all is caught by the write-stall timeout.
-			c.pingSent = now
+			c.lastRecv = now
 		} else {
 			l.abort(c, &CloseError{Code: codec.CloseAbnormal, Reason: "pong timeout", Err: ErrPongTimeout})
 			return
 		}
 	}
-	if cfg.IdleTimeout > 0 && now-c.lastMessage >= l.ticks(cfg.IdleTimeout) {
+	if cfg.IdleTimeout > 0 && now-c.extension().lastMessage >= l.ticks(cfg.IdleTimeout) {
 		_ = l.startClose(c, cfg.IdleCloseCode, "idle timeout", ErrIdleTimeout)
 		return
 	}
 	if cfg.WriteStallTimeout > 0 {
+		e := c.ext.Load()
 		pending := c.gc.OutboundBuffered()
-		sent := c.written - uint32(pending)
 		switch {
+		case e == nil || !e.stallWatch:
 		case pending == 0:
-			c.stallWatch = false
-		case sent != c.stallSent:
-			c.stallMark, c.stallSent = now, sent
-		case now-c.stallMark >= l.ticks(cfg.WriteStallTimeout):
+			e.stallWatch = false
+		case e.written-uint32(pending) != e.stallSent:
+			e.stallMark, e.stallSent = now, e.written-uint32(pending)
+		case now-e.stallMark >= l.ticks(cfg.WriteStallTimeout):
 			l.abort(c, &CloseError{Code: codec.ClosePolicyViolation, Reason: "write stalled", Err: ErrWriteStall})
 			return
 		}
@@ -141,11 +149,10 @@ func (l *loop) heartbeat(c *Conn) {
 		if c.state != stateOpen {
 			return
 		}
-		c.pingSent = now
+		// lastRecv now dates the ping: the pong deadline counts from it,
+		// and without a pong timeout the next ping is one interval later.
+		c.lastRecv = now
 		c.awaitPong = cfg.PongTimeout > 0
-		if !c.awaitPong {
-			c.lastRecv = now // without a pong timeout, ping again one interval later
-		}
 	}
 	l.armHeartbeat(c)
 }

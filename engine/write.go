@@ -95,11 +95,14 @@ func (l *loop) wrote(c *Conn, n int, err error) error {
 	if err != nil || c.state == stateClosed {
 		return ErrClosed
 	}
-	c.written += uint32(n)
 	l.stats.messagesOut.Add(1)
 	l.stats.bytesOut.Add(uint64(n))
-	if !c.stallWatch && l.srv.cfg.WriteStallTimeout > 0 {
-		l.watchStall(c)
+	if l.srv.cfg.WriteStallTimeout > 0 {
+		if e := c.ext.Load(); e != nil && e.stallWatch {
+			e.written += uint32(n)
+		} else {
+			l.watchStall(c)
+		}
 	}
 	return nil
 }
@@ -114,7 +117,8 @@ func (l *loop) startClose(c *Conn, code codec.CloseCode, reason string, cause er
 	case stateClosing, stateClosed:
 		return ErrClosed
 	}
-	c.closeReport = &CloseError{Code: code, Reason: reason, Err: cause}
+	e := c.extension()
+	e.closeReport = &CloseError{Code: code, Reason: reason, Err: cause}
 	l.sendClose(c, code, reason)
 	if c.state == stateClosed {
 		return nil // the write failed and gnet closed it
@@ -123,7 +127,7 @@ func (l *loop) startClose(c *Conn, code codec.CloseCode, reason string, cause er
 	if d := l.srv.cfg.CloseTimeout; d > 0 {
 		l.schedule(c, d)
 	} else {
-		l.abort(c, c.closeReport)
+		l.abort(c, e.closeReport)
 	}
 	return nil
 }
@@ -142,8 +146,8 @@ func (l *loop) abort(c *Conn, report *CloseError) {
 	if c.state == stateClosed {
 		return
 	}
-	if c.closeReport == nil {
-		c.closeReport = report
+	if e := c.extension(); e.closeReport == nil {
+		e.closeReport = report
 	}
 	if l.busy == c {
 		l.closeBusy = true
