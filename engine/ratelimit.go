@@ -12,8 +12,12 @@ import (
 // Inbound rate limits: two token buckets per connection, refilled lazily
 // from a millisecond clock when a message arrives. No goroutine or timer.
 
-// ms is the loop's millisecond clock.
-func (l *loop) ms() uint32 { return uint32(time.Since(l.start) / time.Millisecond) }
+// clock reads the loop's clock once: in ticks (timeouts) and in
+// milliseconds (rate limits).
+func (l *loop) clock() (tick, ms uint32) {
+	d := time.Since(l.start)
+	return uint32(d / l.srv.cfg.TickInterval), uint32(d / time.Millisecond)
+}
 
 // admitMessage takes one message of n bytes from c's buckets and reports
 // whether it is within the limits.

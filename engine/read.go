@@ -12,8 +12,7 @@ import (
 func (l *loop) readFrames(c *Conn) {
 	buf, _ := c.gc.Peek(-1)
 	off := 0
-	now := l.tick()
-	nowMs := l.ms()
+	now, nowMs := l.clock() // one clock read per batch of frames
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
 		msg, n, err := c.dec.Decode(buf[off:])
 		if err != nil {
