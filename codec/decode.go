@@ -1,9 +1,6 @@
 package codec
 
-import (
-	"github.com/gobwas/ws"
-	"github.com/valyala/bytebufferpool"
-)
+import "github.com/gobwas/ws"
 
 // DecoderConfig is shared, read-only, by all decoders of a server.
 type DecoderConfig struct {
@@ -14,6 +11,26 @@ type DecoderConfig struct {
 	// FromServer makes the decoder read frames a server sent, which must be
 	// unmasked, instead of client frames, which must be masked (§5.1).
 	FromServer bool
+	// Budget, when set, bounds the bytes that all the decoders sharing it
+	// hold in messages still in progress. A decoder whose next bytes would
+	// pass it fails with ErrOverBudget (close 1013). nil: no server-wide
+	// bound (each message is still bounded by MaxMessageSize).
+	Budget *Budget
+	// Large, when set, supplies the buffer of a message that grows past
+	// SmallMessageMax, sized for the whole MaxMessageSize. It is meant for
+	// memory committed only as it is written (an anonymous mapping), so the
+	// reservation costs nothing until the bytes arrive. nil: such messages
+	// grow a heap buffer by doubling, never past MaxMessageSize.
+	Large LargeBuffers
+
+	smallMax int // tests: SmallMessageMax when 0
+}
+
+func (c *DecoderConfig) smallMessageMax() int64 {
+	if c.smallMax > 0 {
+		return int64(c.smallMax)
+	}
+	return SmallMessageMax
 }
 
 func (c *DecoderConfig) maxMessageSize() int64 {
@@ -41,14 +58,6 @@ type Message struct {
 	Rsv uint8
 }
 
-// fragmentPool holds reassembly buffers. It is the codec's own pool so its
-// buffers are sized by fragmented messages only.
-var fragmentPool bytebufferpool.Pool
-
-// minFragmentBuffer is the first capacity a reassembly buffer grows to,
-// so small fragments do not regrow it several times.
-const minFragmentBuffer = 512
-
 // decodeErrors lists the errors Decode can return; Decoder.err indexes it so
 // the decoder keeps its sticky error in one byte.
 var decodeErrors = [...]*Error{
@@ -68,25 +77,27 @@ var decodeErrors = [...]*Error{
 	ErrCloseTooShort,
 	ErrInvalidCloseCode,
 	ErrInvalidCloseReason,
+	ErrOverBudget,
 }
 
 // Decoder reassembles messages from a stream of frames (RFC 6455 §5). Its
 // zero value is not ready; call Init.
 //
 // One lives inside every connection, so it is small (24 bytes on 64-bit
-// platforms) and an idle decoder holds no buffer: the reassembly buffer is
-// taken from a pool when a fragmented message starts and given back after
-// it is delivered.
+// platforms) and an idle decoder holds no buffer: the state of a message in
+// progress (its buffer, and where the decoder is inside a frame whose
+// payload is still arriving) is taken from a pool when such a message
+// starts and given back after it is delivered.
 //
 // A Decoder is not safe for concurrent use.
 type Decoder struct {
 	cfg      *DecoderConfig
-	buf      *bytebufferpool.ByteBuffer // reassembly buffer; nil unless needed
-	op       OpCode                     // opcode of the fragmented message in progress; 0 if none
-	rsv      uint8                      // RSV bits of that message's first frame
-	allowRsv uint8                      // RSV bits a negotiated extension owns
-	utf8     UTF8Validator              // UTF-8 state of the text message in progress
-	err      uint8                      // 1 + index in decodeErrors of the error that stopped d; 0 if none
+	st       *stream       // message in progress; nil unless needed
+	op       OpCode        // opcode of the message in progress; 0 if none
+	rsv      uint8         // RSV bits of that message's first frame
+	allowRsv uint8         // RSV bits a negotiated extension owns
+	utf8     UTF8Validator // UTF-8 state of the text message in progress
+	err      uint8         // 1 + index in decodeErrors of the error that stopped d; 0 if none
 }
 
 // Init makes d ready to decode with cfg, which it keeps a reference to.
@@ -101,59 +112,81 @@ func (d *Decoder) Init(cfg *DecoderConfig) {
 // are ErrReservedBits. The default is 0: no RSV bit allowed (§5.2).
 func (d *Decoder) SetExtensionRSV(bits uint8) { d.allowRsv = bits & 0b111 }
 
-// InMessage reports whether a fragmented message is in progress.
+// InMessage reports whether a data message is in progress: fragments of it
+// were consumed, or part of its only frame.
 func (d *Decoder) InMessage() bool { return d.op != 0 }
 
-// Recycle gives the reassembly buffer back to the pool unless a fragmented
-// message is in progress. Call it after handling a message so an idle
-// connection holds no buffer (Decode also does it on its next call).
+// Buffered is the number of payload bytes of the message in progress that
+// the decoder holds (0 when none is).
+func (d *Decoder) Buffered() int {
+	if d.st == nil || d.op == 0 {
+		return 0
+	}
+	return len(d.st.buf)
+}
+
+// Recycle gives the message buffer back unless a message is in progress.
+// Call it after handling a message so an idle connection holds no buffer
+// (Decode also does it on its next call).
 func (d *Decoder) Recycle() {
-	if d.op == 0 && d.buf != nil {
-		d.putBuffer()
+	if d.op == 0 && d.st != nil {
+		d.freeStream()
 	}
 }
 
 // Release drops all state and buffers; call it when the connection closes.
 // Afterwards d is as Init left it, with the same config.
 func (d *Decoder) Release() {
-	if d.buf != nil {
-		d.putBuffer()
+	if d.st != nil {
+		d.freeStream()
 	}
 	*d = Decoder{cfg: d.cfg}
 }
 
-// Decode consumes at most one frame from the start of p and says:
+// Decode consumes at most one frame, or the part of one that has arrived,
+// from the start of p and says:
 //
 //   - (Message{}, 0, nil): need more bytes. Nothing was consumed and p was
 //     not modified.
-//   - (Message{Kind: KindNone}, n, nil) with n > 0: a fragment of a message
-//     not complete yet was consumed (its payload copied to the reassembly
-//     buffer). Call Decode again on p[n:].
+//   - (Message{Kind: KindNone}, n, nil) with n > 0: n bytes were consumed
+//     and no message is complete yet: a fragment of a message, or the start
+//     or a further part of a data frame whose payload is still arriving
+//     (its bytes so far are unmasked, UTF-8-checked if text, and copied to
+//     the message buffer). Call Decode again on p[n:].
 //   - (msg, n, nil) with msg.Kind != KindNone: a whole message or a control
-//     frame took n bytes. Masked payloads are unmasked in place in p. The
-//     payload of a one-frame message or control frame aliases p; that of a
-//     fragmented message is the reassembly buffer (or p, when only its last
-//     fragment carried bytes). Payload and Reason stay valid until the next
-//     call to Decode, Recycle or Release.
-//   - (Message{}, 0, err) with err an *Error: a protocol violation; close the
-//     connection with err's Code. The decoder keeps returning err.
+//     frame ended within the n bytes. Masked payloads that arrived whole are
+//     unmasked in place in p. The payload of a one-frame message that
+//     arrived whole, or of a control frame, aliases p; that of any other
+//     message is the message buffer (or p, when only its last fragment
+//     carried bytes). Payload and Reason stay valid until the next call to
+//     Decode, Recycle or Release.
+//   - (Message{}, 0, err) with err an *Error: a protocol violation (or
+//     ErrOverBudget); close the connection with err's Code. The decoder
+//     keeps returning err.
 //
-// Every check that the header allows is made before waiting for the
-// payload, and nothing is allocated on a declared length: the reassembly
-// buffer grows only by payload bytes that have arrived. Control frames may
-// arrive between fragments; they are returned without disturbing the
-// message in progress. Text is checked for UTF-8 fragment by fragment, so an
-// invalid message fails on its first invalid fragment.
+// Every check that the header allows is made before any of the payload is
+// taken, and nothing is allocated on a declared length: the message buffer
+// grows only by payload bytes that have arrived. A data frame whose payload
+// has not all arrived is consumed as far as it has, so its bytes are held
+// once, in the message buffer, and a text frame fails with ErrInvalidUTF8
+// as soon as its invalid bytes arrive. Control frames wait until whole (at
+// most 125 bytes); they may arrive between fragments and are returned
+// without disturbing the message in progress.
 //
 // Decode does not stop after a close frame; the caller stops reading.
 func (d *Decoder) Decode(p []byte) (Message, int, error) {
 	if d.err != 0 {
 		return Message{}, 0, decodeErrors[d.err-1]
 	}
-	if d.op == 0 && d.buf != nil {
-		// The previous call returned a reassembled message; its payload
-		// is no longer needed.
-		d.putBuffer()
+	if st := d.st; st != nil {
+		if st.left > 0 {
+			return d.resume(p)
+		}
+		if d.op == 0 {
+			// The previous call returned a message held in the buffer;
+			// its payload is no longer needed.
+			d.freeStream()
+		}
 	}
 	h, n, err := ParseHeader(p)
 	if err != nil {
@@ -166,7 +199,10 @@ func (d *Decoder) Decode(p []byte) (Message, int, error) {
 		return d.fail(err)
 	}
 	if h.Length > int64(len(p)-n) {
-		return Message{}, 0, nil
+		if h.OpCode.IsControl() {
+			return Message{}, 0, nil // at most 125 bytes: wait for all of it
+		}
+		return d.startFrame(&h, p, n)
 	}
 	end := n + int(h.Length)
 	// Cap the payload at its end so appending to it cannot overwrite the
@@ -210,7 +246,7 @@ func (d *Decoder) checkHeader(h *Header) error {
 	if h.Length > limit {
 		return ErrFrameTooBig
 	}
-	if h.Length > limit-d.buffered() {
+	if h.Length > limit-int64(d.Buffered()) {
 		return ErrMessageTooBig
 	}
 	return nil
@@ -229,8 +265,8 @@ func (d *Decoder) control(op OpCode, payload []byte, n int) (Message, int, error
 	return msg, n, nil
 }
 
-// data handles a text, binary or continuation frame whose header passed
-// checkHeader.
+// data handles a text, binary or continuation frame, whole in p, whose
+// header passed checkHeader.
 func (d *Decoder) data(h *Header, payload []byte, n int) (Message, int, error) {
 	if h.OpCode != OpContinuation {
 		if h.Fin {
@@ -240,74 +276,55 @@ func (d *Decoder) data(h *Header, payload []byte, n int) (Message, int, error) {
 			}
 			return Message{Kind: dataKind(h.OpCode), Payload: payload, Rsv: h.Rsv}, n, nil
 		}
-		d.op, d.rsv = h.OpCode, h.Rsv
-		d.utf8.Reset()
+		d.begin(h)
 	}
-	checkText := d.op == OpText && d.rsv == 0
-	if checkText && !d.utf8.Write(payload) {
+	if d.checkText() && !d.utf8.Write(payload) {
 		return d.fail(ErrInvalidUTF8)
 	}
 	if !h.Fin {
-		d.appendFragment(payload)
+		if len(payload) > 0 {
+			dst, err := d.grow(len(payload), int64(len(payload)))
+			if err != nil {
+				return d.fail(err)
+			}
+			copy(dst, payload)
+		}
 		return Message{}, n, nil
 	}
-	if checkText && !d.utf8.Complete() {
+	if d.Buffered() == 0 {
+		// Every earlier fragment was empty: the last one is the message.
+		return d.finish(payload, n)
+	}
+	if len(payload) > 0 {
+		dst, err := d.grow(len(payload), int64(len(payload)))
+		if err != nil {
+			return d.fail(err)
+		}
+		copy(dst, payload)
+	}
+	return d.finish(d.st.buf, n)
+}
+
+// begin starts a data message with the first frame's header.
+func (d *Decoder) begin(h *Header) {
+	d.op, d.rsv = h.OpCode, h.Rsv
+	d.utf8.Reset()
+}
+
+// checkText reports whether the message in progress is text the decoder
+// checks (an extension's encoded payload is checked after decoding).
+func (d *Decoder) checkText() bool { return d.op == OpText && d.rsv == 0 }
+
+// finish returns the message in progress, whose payload is p, after the
+// last n bytes of its last frame were consumed. The buffer stays until the
+// next Decode or Recycle: p may be it.
+func (d *Decoder) finish(p []byte, n int) (Message, int, error) {
+	if d.checkText() && !d.utf8.Complete() {
 		return d.fail(ErrInvalidUTF8)
 	}
-	msg := Message{Kind: dataKind(d.op), Rsv: d.rsv}
-	if d.buffered() == 0 {
-		// Every earlier fragment was empty: the last one is the message.
-		msg.Payload = payload
-	} else {
-		d.appendFragment(payload)
-		msg.Payload = d.buf.B
-	}
-	// The buffer stays until the next Decode or Recycle: msg.Payload is it.
+	msg := Message{Kind: dataKind(d.op), Payload: p, Rsv: d.rsv}
 	d.op, d.rsv = 0, 0
 	return msg, n, nil
-}
-
-// buffered is the payload size of the fragments reassembled so far.
-func (d *Decoder) buffered() int64 {
-	if d.buf == nil {
-		return 0
-	}
-	return int64(len(d.buf.B))
-}
-
-// appendFragment copies a fragment's payload to the reassembly buffer,
-// taking one from the pool first if needed. The buffer grows by doubling,
-// but never past the message limit, which checkHeader has already made sure
-// the payload fits in.
-func (d *Decoder) appendFragment(p []byte) {
-	if len(p) == 0 {
-		return
-	}
-	limit := d.cfg.maxMessageSize()
-	if d.buf == nil {
-		d.buf = fragmentPool.Get()
-		if int64(cap(d.buf.B)) > limit {
-			// Grown by a decoder with a larger limit: drop it so that this
-			// decoder's memory stays within its own limit.
-			d.buf.B = nil
-		}
-	}
-	b := d.buf.B
-	if need := len(b) + len(p); need > cap(b) {
-		c := max(2*cap(b), need, minFragmentBuffer)
-		if int64(c) > limit {
-			c = int(limit) // >= need: checkHeader bounded need by limit
-		}
-		nb := make([]byte, len(b), c)
-		copy(nb, b)
-		b = nb
-	}
-	d.buf.B = append(b, p...)
-}
-
-func (d *Decoder) putBuffer() {
-	fragmentPool.Put(d.buf)
-	d.buf = nil
 }
 
 // fail stops the decoder with err, which is one of decodeErrors, and drops
@@ -319,8 +336,8 @@ func (d *Decoder) fail(err error) (Message, int, error) {
 			break
 		}
 	}
-	if d.buf != nil {
-		d.putBuffer()
+	if d.st != nil {
+		d.freeStream()
 	}
 	d.op, d.rsv = 0, 0
 	return Message{}, 0, err

@@ -703,34 +703,68 @@ func TestDecoderLimitsAcrossFrames(t *testing.T) {
 	checkEvents(t, got, []event{failed(ErrMessageTooBig)})
 }
 
-// TestDecoderNeedMore feeds every proper prefix of each frame: the decoder
-// must ask for more without consuming or modifying anything.
+// TestDecoderNeedMore feeds every proper prefix of each frame. Before its
+// header is complete, and for a control frame before its payload is, the
+// decoder must ask for more without consuming or modifying anything; a data
+// frame whose header is complete is consumed as far as it has arrived, and
+// the rest completes it.
 func TestDecoderNeedMore(t *testing.T) {
-	frames := [][]byte{
-		cf(OpText, true, ""),
-		cf(OpText, true, "Hello"),
-		cf(OpBinary, true, strings.Repeat("x", 200)),
-		cf(OpBinary, true, strings.Repeat("y", 70000)),
-		cf(OpClose, true, closePayload(CloseNormal, "bye")),
+	frames := []struct {
+		frame []byte
+		want  event
+	}{
+		{cf(OpText, true, ""), text("")},
+		{cf(OpText, true, "Hello"), text("Hello")},
+		{cf(OpBinary, true, strings.Repeat("x", 200)), binMsg(strings.Repeat("x", 200))},
+		{cf(OpBinary, true, strings.Repeat("y", 70000)), binMsg(strings.Repeat("y", 70000))},
+		{cf(OpClose, true, closePayload(CloseNormal, "bye")), closeEv(CloseNormal, "bye")},
 	}
-	for _, frame := range frames {
+	for _, tc := range frames {
+		frame := tc.frame
+		_, hdr, _ := ParseHeader(frame)
+		control := frame[0]&0x08 != 0
 		for i := 0; i < len(frame); i += 1 + i/64 {
 			var d Decoder
 			d.Init(&clientConfig)
 			p := append([]byte(nil), frame[:i]...)
 			msg, n, err := d.Decode(p)
-			if msg.Kind != KindNone || n != 0 || err != nil {
+			if i < hdr || control {
+				if msg.Kind != KindNone || n != 0 || err != nil {
+					t.Fatalf(
+						"prefix %d of %d: got %v n=%d err=%v",
+						i, len(frame), toEvent(msg), n, err)
+				}
+				if !bytes.Equal(p, frame[:i]) {
+					t.Fatalf(
+						"prefix %d of %d modified",
+						i, len(frame))
+				}
+				d.Release()
+				continue
+			}
+			if msg.Kind != KindNone || n != i || err != nil || !d.InMessage() {
 				t.Fatalf(
-					"prefix %d of %d: got %v n=%d err=%v",
+					"prefix %d of %d (header %d): got %v n=%d err=%v in=%v",
+					i, len(frame), hdr, toEvent(msg), n, err, d.InMessage())
+			}
+			rest := append([]byte(nil), frame[i:]...)
+			msg, n, err = d.Decode(rest)
+			if err != nil || n != len(rest) || toEvent(msg) != tc.want {
+				t.Fatalf(
+					"prefix %d of %d then the rest: got %v n=%d err=%v",
 					i, len(frame), toEvent(msg), n, err)
 			}
-			if !bytes.Equal(p, frame[:i]) {
-				t.Fatalf(
-					"prefix %d of %d modified",
-					i, len(frame))
-			}
+			d.Release()
 		}
 	}
+}
+
+// bufCap is the capacity of d's message buffer (0 when it has none).
+func bufCap(d *Decoder) int64 {
+	if d.st == nil {
+		return 0
+	}
+	return int64(cap(d.st.buf))
 }
 
 func TestDecoderResults(t *testing.T) {
@@ -751,12 +785,12 @@ func TestDecoderResults(t *testing.T) {
 			"final fragment: %v n=%d err=%v in=%v",
 			toEvent(msg), n, err, d.InMessage())
 	}
-	if d.buf == nil {
+	if d.st == nil {
 		t.Fatalf(
 			"reassembled payload not held until the next call")
 	}
 	d.Recycle()
-	if d.buf != nil {
+	if d.st != nil {
 		t.Fatalf(
 			"Recycle kept the buffer")
 	}
@@ -781,7 +815,7 @@ func TestDecoderIdleHoldsNoBuffer(t *testing.T) {
 	got, _ := decodeAll(t, &d, p)
 	checkEvents(t, got, []event{text("abcd")})
 	// decodeAll's last call returned need-more, which dropped the buffer.
-	if d.buf != nil {
+	if d.st != nil {
 		t.Fatalf(
 			"idle decoder holds a buffer")
 	}
@@ -789,12 +823,12 @@ func TestDecoderIdleHoldsNoBuffer(t *testing.T) {
 	// Recycle keeps the buffer of a message in progress.
 	d.Decode(cf(OpText, false, "ab"))
 	d.Recycle()
-	if d.buf == nil || !d.InMessage() {
+	if d.st == nil || !d.InMessage() {
 		t.Fatalf(
 			"Recycle dropped a message in progress")
 	}
 	d.Release()
-	if d.buf != nil || d.InMessage() || d.cfg != &clientConfig {
+	if d.st != nil || d.InMessage() || d.cfg != &clientConfig {
 		t.Fatalf(
 			"Release left state behind: %+v",
 			d)
@@ -833,10 +867,10 @@ func TestDecoderBufferGrowth(t *testing.T) {
 					limit, n, err)
 			}
 			msg = append(msg, frag...)
-			if int64(cap(d.buf.B)) > limit {
+			if c := bufCap(&d); c > limit {
 				t.Fatalf(
 					"limit %d: buffer capacity %d",
-					limit, cap(d.buf.B))
+					limit, c)
 			}
 			p = cf(OpContinuation, false, frag)
 		}

@@ -73,4 +73,9 @@ var (
 	ErrCloseTooShort      = &Error{Code: CloseProtocolError, Reason: "close frame payload of 1 byte"}
 	ErrInvalidCloseCode   = &Error{Code: CloseProtocolError, Reason: "invalid close code"}
 	ErrInvalidCloseReason = &Error{Code: CloseInvalidPayload, Reason: "close reason not valid UTF-8"}
+	// ErrOverBudget is not a protocol violation: the message was within its
+	// limit, but holding more of it would pass the server-wide Budget for
+	// messages in progress. 1013 (Try Again Later) tells the peer to retry
+	// later, after a backoff.
+	ErrOverBudget = &Error{Code: CloseTryAgainLater, Reason: "server busy: inbound memory budget reached"}
 )

@@ -35,10 +35,10 @@ func fuzzFeed(t *testing.T, cfg *DecoderConfig, rsv uint8, chunks [][]byte) []ev
 		for {
 			before := append([]byte(nil), in...)
 			msg, n, err := d.Decode(in)
-			if d.buf != nil && int64(cap(d.buf.B)) > limit {
+			if c := bufCap(&d); c > limit && !d.st.large {
 				t.Fatalf(
-					"reassembly buffer capacity %d over the limit %d",
-					cap(d.buf.B), limit)
+					"message buffer capacity %d over the limit %d",
+					c, limit)
 			}
 			if err != nil {
 				if n != 0 || msg.Kind != KindNone {

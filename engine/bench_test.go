@@ -17,11 +17,11 @@ import (
 // frame and reads the echo into a fixed buffer, so the allocations reported
 // are the server's steady state: 0.
 func BenchmarkEcho(b *testing.B) {
-	for _, size := range []int{64, 1 << 10, 16 << 10} {
+	for _, size := range []int{64, 1 << 10, 16 << 10, 64 << 10, 1 << 20, 16 << 20} {
 		b.Run(byteSize(size), func(b *testing.B) {
 			_, addr := startServer(b, Handlers{
 				Message: func(c *Conn, typ MessageType, data []byte) { _ = c.WriteMessage(typ, data) },
-			}, func(c *Config) { c.EventLoops = 1; c.MaxMessagesPerSecond = 0; c.MaxBytesPerSecond = 0 })
+			}, func(c *Config) { largeConfig(c); c.EventLoops = 1 })
 			c := dial(b, addr, nil)
 			frame := wstest.EncodeFrame(ws.OpBinary, true, 0, true, make([]byte, size))
 			reply := make([]byte, len(codec.AppendFrame(nil, codec.OpBinary, make([]byte, size))))
@@ -76,6 +76,9 @@ func BenchmarkBroadcastPrepared(b *testing.B) {
 }
 
 func byteSize(n int) string {
+	if n >= 1<<20 {
+		return strconv.Itoa(n>>20) + "MiB"
+	}
 	if n >= 1<<10 {
 		return strconv.Itoa(n>>10) + "KiB"
 	}

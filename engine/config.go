@@ -77,6 +77,16 @@ type Config struct {
 	// MaxMessageSize bounds a message (after reassembly) and so a frame;
 	// bigger ones are refused with close 1009 from their header. 0: 1 MiB.
 	MaxMessageSize int64
+	// InboundBudget bounds, server-wide, the payload bytes held in data
+	// messages still in progress (a large message while it arrives, the
+	// fragments of a fragmented one), the memory that many peers each
+	// starting a large message and stalling would take. A connection whose
+	// next bytes would pass it is closed with 1013 (Try Again Later): its
+	// message was within MaxMessageSize, the server is momentarily short,
+	// and a client may retry after a backoff. Other connections are not
+	// affected. 0: DefaultInboundBudget(), one eighth of the memory the
+	// process may use. math.MaxInt64: no server-wide bound.
+	InboundBudget int64
 	// MaxHeadSize bounds the HTTP request head; larger gets 431. 0: 8 KiB.
 	MaxHeadSize int
 	// MaxConnections caps open connections (handshaking ones included);
@@ -196,11 +206,14 @@ func (c Config) normalize() (Config, error) {
 	if c.EventLoops == 0 {
 		c.EventLoops = runtime.NumCPU()
 	}
-	if c.MaxMessageSize < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 || c.SocketSendBuffer < 0 {
+	if c.MaxMessageSize < 0 || c.InboundBudget < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("size limits must not be negative"))
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.InboundBudget == 0 {
+		c.InboundBudget = DefaultInboundBudget()
 	}
 	if c.MaxHeadSize == 0 {
 		c.MaxHeadSize = DefaultMaxHeadSize

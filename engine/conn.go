@@ -78,6 +78,8 @@ type connExt struct {
 	stallMark  uint32 // when outbound bytes were last seen to move
 	stallSent  uint32 // bytes sent (written minus pending) at stallMark
 	written    uint32 // bytes handed to gnet since the stall clock started
+
+	pend *pending // large writes the socket has not taken yet (loop only)
 }
 
 // extension returns c's connExt, allocating it on first use. Safe from

@@ -119,6 +119,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.state = stateClosed
 	c.closed.Store(true)
 	l.wheel.Cancel(&c.timer)
+	l.dropPending(c)
 	l.unlink(c)
 	e.s.live.Add(-1)
 	e.s.release(c.RemoteAddr())

@@ -26,6 +26,7 @@ const (
 	taskAbort                          // close TCP now
 	taskCloseOverLimit                 // apply PolicyClose for the outbound limit
 	taskFunc                           // run fn on the loop
+	taskFlush                          // write more of the connection's pending queue
 )
 
 // task is one operation handed to a loop from another goroutine.
@@ -166,6 +167,8 @@ func (l *loop) runTask(t *task) {
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed})
 	case taskCloseOverLimit:
 		l.closeOverLimit(c)
+	case taskFlush:
+		l.flushPending(c)
 	}
 	t.release()
 }

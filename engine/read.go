@@ -16,6 +16,9 @@ func (l *loop) readFrames(c *Conn) {
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
 		msg, n, err := c.dec.Decode(buf[off:])
 		if err != nil {
+			if err == codec.ErrOverBudget {
+				l.stats.budgetRefused.Add(1)
+			}
 			l.failProtocol(c, err)
 			break
 		}
@@ -112,10 +115,16 @@ func (l *loop) failProtocol(c *Conn, err error) {
 		return
 	}
 	c.state = stateFailing
-	if c.gc.OutboundBuffered() == 0 {
-		_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
+	if l.outboundBuffered(c) == 0 {
+		l.shutdownWrite(c)
 	}
 	l.schedule(c, l.srv.cfg.CloseTimeout)
+}
+
+// shutdownWrite half-closes c's socket: the peer reads EOF after our
+// close frame.
+func (l *loop) shutdownWrite(c *Conn) {
+	_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 }
 
 // dispatchMessage runs OnMessage, turning a panic into close 1011.

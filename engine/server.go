@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"runtime/debug"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/region"
 )
 
 // Server serves WebSocket connections on gnet event loops.
@@ -34,6 +36,7 @@ type Server struct {
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*loop]
 
+	pump         *pump // write poller for large writes; nil where unsupported
 	admission    admission
 	live         atomic.Int64
 	nextID       atomic.Uint64
@@ -59,7 +62,18 @@ func New(cfg Config, h Handler) (*Server, error) {
 		booted:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	s.decCfg = codec.DecoderConfig{MaxMessageSize: cfg.MaxMessageSize}
+	s.pump = newPump()
+	s.decCfg = codec.DecoderConfig{
+		MaxMessageSize: cfg.MaxMessageSize,
+		Budget:         codec.NewBudget(cfg.InboundBudget),
+	}
+	if cfg.MaxMessageSize > codec.SmallMessageMax {
+		// Messages past 64 KiB go to a region reserved at the message
+		// limit, whose pages are committed as bytes arrive.
+		if p := region.For(int(min(cfg.MaxMessageSize, math.MaxInt))); p != nil {
+			s.decCfg.Large = p
+		}
+	}
 	empty := []*loop{}
 	s.loops.Store(&empty)
 	return s, nil
@@ -105,6 +119,7 @@ func (s *Server) Run(ctx context.Context) error {
 	default:
 		close(s.booted) // failed before boot: unblock Addr
 	}
+	s.pump.close()
 	s.runErr = err
 	close(s.done)
 	return err

@@ -42,11 +42,14 @@ type loopStats struct {
 	bytesOut    atomic.Uint64
 	dropped     atomic.Uint64
 	rateLimited atomic.Uint64
-	rejects     [numRejectReasons]atomic.Uint64
-	closes      [16]atomic.Uint64 // codes 1000..1015
-	closesMu    sync.Mutex
-	closesOther map[codec.CloseCode]uint64 // application codes, rare
-	_           [64]byte                   // keep loops' counters off one cache line
+	// budgetRefused counts connections closed because the next bytes of
+	// their message would pass Config.InboundBudget.
+	budgetRefused atomic.Uint64
+	rejects       [numRejectReasons]atomic.Uint64
+	closes        [16]atomic.Uint64 // codes 1000..1015
+	closesMu      sync.Mutex
+	closesOther   map[codec.CloseCode]uint64 // application codes, rare
+	_             [64]byte                   // keep loops' counters off one cache line
 }
 
 func (s *loopStats) reject(r rejectReason) { s.rejects[r].Add(1) }
@@ -77,15 +80,28 @@ type Stats struct {
 	Dropped     uint64            // outbound messages dropped by PolicyDrop
 	RateLimited uint64            // inbound messages over the rate limits
 	Closes      map[codec.CloseCode]uint64
+	// InboundBuffered is the payload bytes held now in data messages still
+	// in progress, server-wide; InboundBufferedPeak the most held at once.
+	// Both stay within InboundBudget (Config.InboundBudget).
+	InboundBuffered     int64
+	InboundBufferedPeak int64
+	InboundBudget       int64
+	// BudgetRefused counts connections closed with 1013 because their
+	// message's next bytes would have passed InboundBudget.
+	BudgetRefused uint64
 }
 
 // Stats returns the server's counters, summed over its loops.
 func (s *Server) Stats() Stats {
+	b := s.decCfg.Budget
 	st := Stats{
-		Open:     s.live.Load(),
-		MaxConns: s.ceiling,
-		Rejected: make(map[string]uint64),
-		Closes:   make(map[codec.CloseCode]uint64),
+		Open:                s.live.Load(),
+		MaxConns:            s.ceiling,
+		Rejected:            make(map[string]uint64),
+		Closes:              make(map[codec.CloseCode]uint64),
+		InboundBuffered:     b.Used(),
+		InboundBufferedPeak: b.Peak(),
+		InboundBudget:       s.cfg.InboundBudget,
 	}
 	for _, l := range s.loopList() {
 		ls := &l.stats
@@ -96,6 +112,7 @@ func (s *Server) Stats() Stats {
 		st.BytesOut += ls.bytesOut.Load()
 		st.Dropped += ls.dropped.Load()
 		st.RateLimited += ls.rateLimited.Load()
+		st.BudgetRefused += ls.budgetRefused.Load()
 		for i := range ls.rejects {
 			if n := ls.rejects[i].Load(); n > 0 {
 				st.Rejected[rejectReason(i).String()] += n

@@ -74,7 +74,7 @@ func (l *loop) watchStall(c *Conn) {
 	if d <= 0 || c.state != stateOpen {
 		return
 	}
-	pending := c.gc.OutboundBuffered()
+	pending := l.outboundBuffered(c)
 	if pending == 0 {
 		return
 	}
@@ -116,7 +116,7 @@ func (l *loop) heartbeat(c *Conn) {
 	cfg := &l.srv.cfg
 	now := l.tick()
 	if c.awaitPong && cfg.PongTimeout > 0 && now-c.lastRecv >= l.ticks(cfg.PongTimeout) {
-		if cfg.WriteStallTimeout > 0 && c.gc.OutboundBuffered() > 0 {
+		if cfg.WriteStallTimeout > 0 && l.outboundBuffered(c) > 0 {
 			// The ping may still sit behind a large reply the peer is
 			// reading slowly: give it another pong timeout. A peer that
 			// reads nothing at all is caught by the write-stall timeout.
@@ -132,7 +132,7 @@ func (l *loop) heartbeat(c *Conn) {
 	}
 	if cfg.WriteStallTimeout > 0 {
 		e := c.ext.Load()
-		pending := c.gc.OutboundBuffered()
+		pending := l.outboundBuffered(c)
 		switch {
 		case e == nil || !e.stallWatch:
 		case pending == 0:

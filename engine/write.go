@@ -26,17 +26,13 @@ func (l *loop) writeFrame(c *Conn, op codec.OpCode, p []byte) error {
 		if err := l.admit(c, len(b)); err != nil {
 			return err
 		}
-		_, err := c.gc.Write(b)
-		return l.wrote(c, len(b), err)
+		return l.wrote(c, len(b), l.put(c, b, nil))
 	}
 	n := codec.PutHeader(l.hdr[:], true, 0, op, int64(len(p)), nil)
 	if err := l.admit(c, n+len(p)); err != nil {
 		return err
 	}
-	l.iov[0], l.iov[1] = l.hdr[:n], p
-	_, err := c.gc.Writev(l.iov)
-	l.iov[0], l.iov[1] = nil, nil
-	return l.wrote(c, n+len(p), err)
+	return l.wrote(c, n+len(p), l.put(c, l.hdr[:n], p))
 }
 
 // writePrepared writes a shared, already encoded frame.
@@ -52,8 +48,7 @@ func (l *loop) writeRaw(c *Conn, b []byte) error {
 	if err := l.admit(c, len(b)); err != nil {
 		return err
 	}
-	_, err := c.gc.Write(b)
-	return l.wrote(c, len(b), err)
+	return l.wrote(c, len(b), l.put(c, b, nil))
 }
 
 // writeControl writes a control frame past the outbound limit: pongs and
@@ -61,15 +56,14 @@ func (l *loop) writeRaw(c *Conn, b []byte) error {
 func (l *loop) writeControl(c *Conn, op codec.OpCode, p []byte) {
 	b := codec.AppendFrame(l.out[:0], op, p) // at most 127 bytes
 	l.out = b[:0]
-	_, err := c.gc.Write(b)
-	_ = l.wrote(c, len(b), err)
+	_ = l.wrote(c, len(b), l.put(c, b, nil))
 }
 
 // admit applies the outbound limit and policy before n more bytes are
 // written. A connection with nothing pending always takes one message, so
 // a single message larger than the limit is not refused outright.
 func (l *loop) admit(c *Conn, n int) error {
-	pending := c.gc.OutboundBuffered()
+	pending := l.outboundBuffered(c)
 	if pending == 0 || pending+n <= l.srv.cfg.MaxOutbound {
 		return nil
 	}
@@ -135,8 +129,7 @@ func (l *loop) startClose(c *Conn, code codec.CloseCode, reason string, cause er
 func (l *loop) sendClose(c *Conn, code codec.CloseCode, reason string) {
 	b := codec.AppendCloseFrame(l.resp[:0], code, reason)
 	l.resp = b[:0]
-	_, err := c.gc.Write(b)
-	_ = l.wrote(c, len(b), err)
+	_ = l.wrote(c, len(b), l.put(c, b, nil))
 }
 
 // abort closes TCP now (after flushing what gnet holds). Inside OnTraffic

@@ -23,10 +23,15 @@ func main() {
 	flag.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "ping a quiet connection after this long (0 disables)")
 	flag.DurationVar(&cfg.PongTimeout, "pong-timeout", cfg.PongTimeout, "close when nothing comes back this long after a ping (0 disables)")
 	flag.DurationVar(&cfg.TickInterval, "tick", cfg.TickInterval, "timer wheel tick")
-	maxMsg := flag.Int64("max-message", cfg.MaxMessageSize, "largest message accepted, in bytes")
+	flag.Int64Var(&cfg.MaxMessageSize, "max-message", cfg.MaxMessageSize, "largest message accepted, in bytes (bigger: close 1009)")
+	flag.Int64Var(&cfg.InboundBudget, "inbound-budget", 0, "server-wide bytes held in messages still arriving (past it: close 1013); 0: one eighth of memory")
+	flag.IntVar(&cfg.MaxOutbound, "max-outbound", cfg.MaxOutbound, "bytes queued per connection (past it: close 1008)")
+	flag.IntVar(&cfg.MaxMessagesPerSecond, "rate-messages", cfg.MaxMessagesPerSecond, "messages per second per connection (0 disables)")
+	flag.IntVar(&cfg.MaxBytesPerSecond, "rate-bytes", cfg.MaxBytesPerSecond, "payload bytes per second per connection (0 disables)")
+	flag.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "connections per client IP (0: unlimited)")
+	flag.IntVar(&cfg.MaxHandshakesPerSecond, "max-handshakes", cfg.MaxHandshakesPerSecond, "new connections per second, server-wide (0: unlimited)")
 	verbose := flag.Bool("v", false, "log every connection problem")
 	flag.Parse()
-	cfg.MaxMessageSize = *maxMsg
 
 	level := slog.LevelWarn
 	if *verbose {
@@ -49,7 +54,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
-		fmt.Printf("echo: listening on ws://%s/ (max %d connections)\n", srv.Addr(), srv.MaxConns())
+		fmt.Printf("echo: listening on ws://%s/ (max %d connections, inbound budget %d MiB)\n",
+			srv.Addr(), srv.MaxConns(), srv.Stats().InboundBudget>>20)
 	}()
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
