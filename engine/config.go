@@ -47,6 +47,7 @@ const (
 	DefaultMaxMessageSize    = codec.DefaultMaxMessageSize // 1 MiB
 	DefaultMaxHeadSize       = codec.DefaultMaxHeadSize    // 8 KiB
 	DefaultMaxOutbound       = 4 << 20                     // 4 MiB per connection
+	DefaultReadBufferSize    = 256 << 10                   // per event loop
 	DefaultFDHeadroom        = 64
 	DefaultTickInterval      = 250 * time.Millisecond
 	DefaultHandshakeTimeout  = 10 * time.Second
@@ -100,6 +101,12 @@ type Config struct {
 	// written to its socket. 0: 4 MiB. OutboundPolicy applies past it.
 	MaxOutbound    int
 	OutboundPolicy Policy
+	// ReadBufferSize is the most bytes one read takes from a socket, into a
+	// buffer each event loop owns (not one per connection). A frame that
+	// arrives whole within one read is delivered without a copy; a larger
+	// one is copied once, as it arrives. 0: DefaultReadBufferSize (256 KiB),
+	// so messages of 64 KiB, common in practice, arrive whole.
+	ReadBufferSize int
 	// SocketSendBuffer sets SO_SNDBUF on every connection. 0 leaves the
 	// kernel's autotuning, which can hold megabytes for a slow reader before
 	// MaxOutbound sees any of it; set it (e.g. 64 KiB) to make MaxOutbound
@@ -223,6 +230,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxOutbound == 0 {
 		c.MaxOutbound = DefaultMaxOutbound
+	}
+	if c.ReadBufferSize < 0 || c.ReadBufferSize > 64<<20 {
+		errs = append(errs, errors.New("ReadBufferSize must be between 0 and 64 MiB"))
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
 	}
 	if c.MaxOutbound > 1<<30 {
 		errs = append(errs, errors.New("MaxOutbound over 1 GiB"))

@@ -108,6 +108,7 @@ func (s *Server) Run(ctx context.Context) error {
 		gnet.WithReusePort(s.cfg.ReusePort),
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
 		gnet.WithLogger(gnetLogger{s.logger}),
 	}
 	if n := s.cfg.SocketSendBuffer; n > 0 {

@@ -14,6 +14,7 @@ var (
 	retainLimit   atomic.Int64 // bound on retained
 	retained      atomic.Int64 // resident bytes kept in free regions, all pools
 	mapped        atomic.Int64 // address space mapped, all pools
+	inUse         atomic.Int64 // regions handed out and not given back
 	releasedBytes atomic.Int64 // bytes handed back to the kernel
 )
 
@@ -26,13 +27,14 @@ func SetRetain(n int64) int64 { return retainLimit.Swap(max(n, 0)) }
 // Stats is what every pool together holds.
 type Stats struct {
 	Mapped   int64 // address space reserved by regions, in use or free
+	InUse    int64 // regions handed out and not yet given back
 	Retained int64 // resident bytes kept in free regions for reuse
 	Released int64 // bytes handed back to the kernel so far
 }
 
 // ReadStats returns the counters of all pools.
 func ReadStats() Stats {
-	return Stats{Mapped: mapped.Load(), Retained: retained.Load(), Released: releasedBytes.Load()}
+	return Stats{Mapped: mapped.Load(), InUse: inUse.Load(), Retained: retained.Load(), Released: releasedBytes.Load()}
 }
 
 // Pool hands out regions of one size. It is safe for concurrent use.
@@ -87,6 +89,7 @@ func (p *Pool) Get(size int) []byte {
 		p.free = p.free[:n-1]
 		p.inUse[unsafe.SliceData(e.b)] = e.keep
 		p.mu.Unlock()
+		inUse.Add(1)
 		retained.Add(-int64(e.keep))
 		return e.b
 	}
@@ -99,6 +102,7 @@ func (p *Pool) Get(size int) []byte {
 	p.mu.Lock()
 	p.inUse[unsafe.SliceData(b)] = 0
 	p.mu.Unlock()
+	inUse.Add(1)
 	return b[:0]
 }
 
@@ -118,6 +122,7 @@ func (p *Pool) Put(b []byte) {
 	if !ok {
 		panic("region: Put of a region not in use")
 	}
+	inUse.Add(-1)
 	touched := max(keep0, roundUp(len(b)))
 	keep := reserve(touched)
 	if keep < touched {
