@@ -6,6 +6,7 @@
 //	go run ./cmd/bench -mode quick
 //	go run ./cmd/bench -mode full
 //	go run ./cmd/bench -report-only -mode full   # rewrite the report from out/full/results.json
+//	go run ./cmd/bench -mode quick -jobs large,stall   # only the large-message and stall jobs
 package main
 
 import (
@@ -27,6 +28,7 @@ func main() {
 	mode := flag.String("mode", "quick", "full, quick or smoke")
 	rounds := flag.Int("rounds", 0, "rounds (0: the mode's default)")
 	servers := flag.String("servers", "", "comma-separated servers to run (default all)")
+	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile (default all)")
 	bin := flag.String("bin", "bin", "directory for the built binaries")
 	build := flag.Bool("build", true, "build servers and loadgen first")
 	out := flag.String("out", "", "directory for logs, profiles, results.json (default out/<mode>)")
@@ -66,6 +68,15 @@ func main() {
 		}
 	}
 	cfg.BinDir, cfg.OutDir, cfg.Progress = *bin, *out, os.Stderr
+	if *jobs != "" {
+		for _, k := range strings.Split(*jobs, ",") {
+			k = strings.TrimSpace(k)
+			if k != "profile" && !contains(suite.JobKinds, k) {
+				fail(fmt.Errorf("unknown job kind %q", k))
+			}
+			cfg.Jobs = append(cfg.Jobs, k)
+		}
+	}
 	for _, s := range suite.Servers {
 		if *servers == "" || contains(strings.Split(*servers, ","), s.Name) {
 			cfg.Servers = append(cfg.Servers, s)

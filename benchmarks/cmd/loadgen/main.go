@@ -7,6 +7,8 @@
 //	loadgen idle      -addr 127.0.0.1:9001 -n 19000 -hold 10s
 //	loadgen echo      -addr 127.0.0.1:9001 -c 1000 -m 100 -s 64
 //	loadgen broadcast -addr 127.0.0.1:9001 -n 10000 -k 50 -s 64
+//	loadgen echo      -addr 127.0.0.1:9001 -c 2 -m 4 -s 16777216 -timeout 20s
+//	loadgen stall     -addr 127.0.0.1:9001 -n 500 -s 1048576 -hold 30s
 //
 // Every message and timing protocol is described in package load. Every
 // loop is bounded in count and time.
@@ -25,7 +27,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: loadgen idle|echo|broadcast [flags]   (loadgen <mode> -h for flags)`)
+	fmt.Fprintln(os.Stderr, `usage: loadgen idle|echo|broadcast|stall [flags]   (loadgen <mode> -h for flags)`)
 	os.Exit(2)
 }
 
@@ -46,14 +48,14 @@ func main() {
 	perSrc := fs.Int("per-source", 10000, "connections per source address")
 	perProc := fs.Int("per-process", 15000, "connections per worker process")
 	ping := fs.Duration("ping-every", 20*time.Second, "client ping interval (0: none)")
-	n := fs.Int("n", 1000, "connections (idle, broadcast)")
-	hold := fs.Duration("hold", 10*time.Second, "idle: how long to hold the connections (max 10m)")
+	n := fs.Int("n", 1000, "connections (idle, broadcast, stall)")
+	hold := fs.Duration("hold", 10*time.Second, "idle, stall: how long to hold the connections (max 10m)")
 	c := fs.Int("c", 1000, "echo: connections")
 	m := fs.Int("m", 100, "echo: messages per connection")
 	s := fs.Int("s", 64, "message size in bytes")
 	k := fs.Int("k", 50, "broadcast: publishes")
 	gap := fs.Duration("gap", 20*time.Millisecond, "broadcast: pause between publishes")
-	timeout := fs.Duration("timeout", 60*time.Second, "echo: stop sending after; broadcast: per publish")
+	timeout := fs.Duration("timeout", 60*time.Second, "echo: stop sending after; broadcast: per publish; stall: bound of each write")
 	quiet := fs.Bool("q", false, "no progress bar")
 	_ = fs.Parse(os.Args[2:])
 
@@ -114,6 +116,23 @@ func main() {
 		}
 		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost\n",
 			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost)
+	case "stall":
+		if *raw {
+			fail(fmt.Errorf("stall needs WebSocket framing: no -raw"))
+		}
+		if _, err := pool.Grow(ctx, *n); err != nil {
+			fail(err)
+		}
+		r, err := pool.Stall(ctx, *n, *s, *timeout)
+		fmt.Printf("stall: %d of %d connections sent all of a %d-byte message but its last byte; holding them for %v\n", r.Sent, r.Conns, *s, *hold)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(*hold, 10*time.Minute)):
+		}
+		fmt.Printf("still open: %d\n", pool.Live())
 	default:
 		usage()
 	}

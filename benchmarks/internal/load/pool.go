@@ -300,6 +300,57 @@ func (p *Pool) Echo(ctx context.Context, conns, msgs, size int, timeout time.Dur
 	return res, runErr
 }
 
+// StallResult is the outcome of Stall.
+type StallResult struct {
+	Conns  int // connections asked to stall
+	Sent   int // partial messages written in full
+	Failed int // partial messages not written (error or timeout)
+}
+
+// Stall has conns connections each write all of a size-byte binary message
+// but its last byte and then nothing more on that connection (see the
+// stall format in proto.go); every write must end within timeout. The
+// connections stay open until the pool closes (or the server closes them).
+func (p *Pool) Stall(ctx context.Context, conns, size int, timeout time.Duration) (StallResult, error) {
+	var res StallResult
+	var ws []int
+	left := conns
+	for w := range p.workers {
+		if left <= 0 {
+			break
+		}
+		n := min(left, p.workers[w].live)
+		if n == 0 {
+			continue
+		}
+		left -= n
+		res.Conns += n
+		if err := p.send(w, Command{Op: "stall", Conns: n, Size: size, TimeoutMS: int(timeout / time.Millisecond)}); err != nil {
+			return res, err
+		}
+		ws = append(ws, w)
+	}
+	p.startBar(fmt.Sprintf("stall %dB", size), res.Conns)
+	evs, err := p.wait(ctx, ws, "stalled", timeout+time.Minute)
+	var runErr error
+	for w, ev := range evs {
+		if p.bar != nil {
+			p.bar.set(w, int64(ev.OK+ev.Fail))
+		}
+		res.Sent += ev.OK
+		res.Failed += ev.Fail
+		p.workers[w].live = ev.Live
+		if ev.Err != "" && runErr == nil {
+			runErr = errors.New(ev.Err)
+		}
+	}
+	p.endBar()
+	if err != nil {
+		return res, err
+	}
+	return res, runErr
+}
+
 // BroadcastResult is the outcome of Broadcast.
 type BroadcastResult struct {
 	Subscribers int

@@ -9,9 +9,12 @@
 //   - broadcast: a binary message whose first byte is 'B' (bytes 1..4 the
 //     sequence number, 5..12 the send time in Unix nanoseconds); the server
 //     sends it to every connection it holds, the sender included.
+//   - stall: one binary frame whose header declares size bytes, followed
+//     by size-1 bytes of payload ('s') and then nothing: the server holds an
+//     incomplete message until the connection closes.
 //
 // In raw mode (plain TCP, the bare gnet floor) an echo is size bytes back
-// for size bytes sent, and there is no broadcast.
+// for size bytes sent, and there is no broadcast and no stall.
 package load
 
 import "github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
@@ -24,7 +27,7 @@ const (
 
 // Command is one line from the coordinator to a worker.
 type Command struct {
-	Op string `json:"op"` // init, connect, echo, bcast_begin, publish, bcast_end, close
+	Op string `json:"op"` // init, connect, echo, stall, bcast_begin, publish, bcast_end, close
 
 	// init
 	Addr          string `json:"addr,omitempty"`
@@ -41,7 +44,8 @@ type Command struct {
 	First int `json:"first,omitempty"`
 
 	// echo: Conns connections each send Msgs messages of Size bytes, one
-	// at a time.
+	// at a time. stall: Conns connections each send all of a Size-byte
+	// message but its last byte, every write done within TimeoutMS.
 	Conns     int  `json:"conns,omitempty"`
 	Msgs      int  `json:"msgs,omitempty"`
 	Size      int  `json:"size,omitempty"`
@@ -55,11 +59,11 @@ type Command struct {
 
 // Event is one line from a worker to the coordinator.
 type Event struct {
-	Ev string `json:"ev"` // ready, progress, connected, echo, ok, got, bcast, closed, error
+	Ev string `json:"ev"` // ready, progress, connected, echo, stalled, ok, got, bcast, closed, error
 
 	Done int64  `json:"done,omitempty"` // progress
-	OK   int    `json:"ok,omitempty"`   // connected: connections opened by this op
-	Fail int    `json:"fail,omitempty"` // connected: connections that failed
+	OK   int    `json:"ok,omitempty"`   // connected: connections opened by this op; stalled: partial messages sent
+	Fail int    `json:"fail,omitempty"` // connected: connections that failed; stalled: partial messages not sent
 	Live int    `json:"live,omitempty"` // connections held now
 	Err  string `json:"err,omitempty"`
 

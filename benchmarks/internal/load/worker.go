@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -129,6 +130,11 @@ func (w *worker) handle(cmd *Command) error {
 	case "echo":
 		w.beginOp()
 		ev := w.echo(cmd)
+		w.endOp()
+		w.emit(ev)
+	case "stall":
+		w.beginOp()
+		ev := w.stall(cmd)
 		w.endOp()
 		w.emit(ev)
 	case "bcast_begin":
@@ -318,17 +324,26 @@ func (c *client) readWS() error {
 			c.w.onBroadcast(p)
 		case MarkEcho:
 			if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
+				if len(p) != j.size {
+					j.fail(c)
+					continue
+				}
 				j.reply(c)
 			}
 		}
 	}
 }
 
+// rawReadMax is the read buffer a raw connection moves to once it takes
+// part in an echo of larger messages than its first 2 KiB buffer.
+const rawReadMax = 256 << 10
+
+// readRaw counts echoed bytes: a message is back once size bytes came back.
 func (c *client) readRaw() error {
-	var buf [2048]byte
+	buf := make([]byte, 2048)
 	got := 0
 	for {
-		n, err := c.Read(buf[:])
+		n, err := c.Read(buf)
 		if err != nil {
 			return err
 		}
@@ -336,6 +351,9 @@ func (c *client) readRaw() error {
 		if j == nil {
 			got = 0
 			continue
+		}
+		if j.size > len(buf) && len(buf) < rawReadMax {
+			buf = make([]byte, rawReadMax) // fewer reads per large message
 		}
 		got += n
 		for got >= j.size {
@@ -376,6 +394,15 @@ func (j *echoJob) reply(c *client) {
 	}
 	c.left.Store(0)
 	if j.pending.Add(-1) == 0 {
+		close(j.finished)
+	}
+}
+
+// fail ends c's part in the job: its echo came back wrong (its length
+// differs from what was sent).
+func (j *echoJob) fail(c *client) {
+	j.errs.Add(1)
+	if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
 		close(j.finished)
 	}
 }
@@ -441,6 +468,86 @@ func (w *worker) echo(cmd *Command) Event {
 	}
 	snap := h.Snapshot()
 	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText}
+}
+
+// stall has cmd.Conns connections each write the header of a binary frame
+// declaring cmd.Size bytes and all of its payload but the last byte, and
+// then leave the frame open for good (wsclient.Conn.WritePartial): the
+// server holds an incomplete message per connection. Each write must end
+// within cmd.TimeoutMS (a server that stops reading fails it). The event
+// reports the connections that sent it all (OK) and those that did not.
+func (w *worker) stall(cmd *Command) Event {
+	if w.cfg.Raw {
+		return Event{Ev: "stalled", Err: "stall needs WebSocket framing"}
+	}
+	w.mu.Lock()
+	conns := append([]*client(nil), w.conns...)
+	w.mu.Unlock()
+	if cmd.Conns < len(conns) {
+		conns = conns[:cmd.Conns]
+	}
+	size := max(cmd.Size, 2)
+	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	// One frame for every connection: the mask key need only be one the
+	// server cannot predict, and this keeps the worker at one copy of it.
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = 's'
+	}
+	var key [4]byte
+	_, _ = rand.Read(key[:])
+	frame := wsclient.AppendFrame(nil, wsclient.OpBinary, payload, key)
+	frame = frame[:len(frame)-1]
+
+	var (
+		mu       sync.Mutex
+		next     int
+		ok, fail int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	// A few writers at a time: each write returns once the kernel has the
+	// bytes, which on loopback is once the server read most of them.
+	for g := 0; g < min(16, len(conns)); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(conns) {
+					return
+				}
+				c := conns[i]
+				nc := c.NetConn()
+				_ = nc.SetWriteDeadline(time.Now().Add(timeout))
+				err := c.WritePartial(frame)
+				_ = nc.SetWriteDeadline(time.Time{})
+				mu.Lock()
+				if err != nil {
+					fail++
+					if firstErr == nil {
+						firstErr = err
+					}
+				} else {
+					ok++
+				}
+				mu.Unlock()
+				w.progress.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	ev := Event{Ev: "stalled", OK: ok, Fail: fail, Live: w.live()}
+	if firstErr != nil {
+		ev.Err = fmt.Sprintf("%d of %d partial messages not sent: %v", fail, len(conns), firstErr)
+	}
+	return ev
 }
 
 // bcast tracks arrivals of the publishes of one broadcast op.

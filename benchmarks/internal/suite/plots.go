@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-type plotFiles struct{ memRSS, memHeap, echo, echoCPU, bcast string }
+type plotFiles struct{ memRSS, memHeap, echo, echoCPU, bcast, large, stall string }
 
 var palette = []color.Color{
 	color.RGBA{0xd6, 0x27, 0x28, 0xff}, // switchboard: red
@@ -26,21 +26,42 @@ var palette = []color.Color{
 
 func colorOf(i int) color.Color { return palette[i%len(palette)] }
 
+// writePlots draws the plots of the kinds of job that ran.
 func writePlots(r *Results, s Summary, dir string) (plotFiles, error) {
-	f := plotFiles{memRSS: "bench-mem-rss.png", memHeap: "bench-mem-heap.png", echo: "bench-echo.png", echoCPU: "bench-echo-cpu.png", bcast: "bench-broadcast.png"}
-	if err := memPlot(r, s, filepath.Join(dir, f.memRSS), "RSS per idle connection", func(p MemPoint) float64 { return p.RSSPer }); err != nil {
-		return f, err
+	f := plotFiles{memRSS: "bench-mem-rss.png", memHeap: "bench-mem-heap.png", echo: "bench-echo.png", echoCPU: "bench-echo-cpu.png", bcast: "bench-broadcast.png",
+		large: "bench-large-echo.png", stall: "bench-stalled-rss.png"}
+	if len(r.Mem) > 0 {
+		if err := memPlot(r, s, filepath.Join(dir, f.memRSS), "RSS per idle connection", func(p MemPoint) float64 { return p.RSSPer }); err != nil {
+			return f, err
+		}
+		if err := memPlot(r, s, filepath.Join(dir, f.memHeap), "Go heap in use per idle connection", func(p MemPoint) float64 { return p.HeapPer }); err != nil {
+			return f, err
+		}
 	}
-	if err := memPlot(r, s, filepath.Join(dir, f.memHeap), "Go heap in use per idle connection", func(p MemPoint) float64 { return p.HeapPer }); err != nil {
-		return f, err
+	if len(r.Echo) > 0 {
+		if err := echoPlot(r, s, filepath.Join(dir, f.echo), false); err != nil {
+			return f, err
+		}
+		if err := echoPlot(r, s, filepath.Join(dir, f.echoCPU), true); err != nil {
+			return f, err
+		}
 	}
-	if err := echoPlot(r, s, filepath.Join(dir, f.echo), false); err != nil {
-		return f, err
+	if len(r.Bcast) > 0 {
+		if err := bcastPlot(r, s, filepath.Join(dir, f.bcast)); err != nil {
+			return f, err
+		}
 	}
-	if err := echoPlot(r, s, filepath.Join(dir, f.echoCPU), true); err != nil {
-		return f, err
+	if len(r.Large) > 0 {
+		if err := largePlot(r, s, filepath.Join(dir, f.large)); err != nil {
+			return f, err
+		}
 	}
-	return f, bcastPlot(r, s, filepath.Join(dir, f.bcast))
+	if len(r.Stall) > 0 {
+		if err := stallPlot(r, s, filepath.Join(dir, f.stall)); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
 }
 
 func memPlot(r *Results, s Summary, path, title string, val func(MemPoint) float64) error {
@@ -174,5 +195,104 @@ func bcastPlot(r *Results, s Summary, path string) error {
 		top = max(top, v)
 	}
 	p.Y.Min, p.Y.Max = 0, top*1.25 // room for the legend
+	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
+}
+
+// largePlot draws the server CPU time per MiB echoed against the message
+// size, one line per server (log scale: the servers lie orders of magnitude
+// apart).
+func largePlot(r *Results, s Summary, path string) error {
+	p := plot.New()
+	p.Title.Text = "Large-message echo: server CPU time per MiB echoed (log scale, lower is better)"
+	p.X.Label.Text = "message size"
+	p.Y.Label.Text = "ms of server CPU per MiB"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.YOffs = -vg.Points(6) // clear of the title
+	p.Add(plotter.NewGrid())
+	var ticks []plot.Tick
+	for i, l := range r.Config.Large {
+		ticks = append(ticks, plot.Tick{Value: float64(i), Label: sizeStr(l.Size)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = -0.3, float64(len(r.Config.Large))-0.7
+	lo, hi := 0.0, 0.0
+	for i, srv := range r.Config.Servers {
+		var xys plotter.XYs
+		for si, pt := range s.Large[srv.Name] {
+			if v := pt.CPUPerMiB / 1e6; v > 0 {
+				xys = append(xys, plotter.XY{X: float64(si), Y: v})
+				if lo == 0 || v < lo {
+					lo = v
+				}
+				hi = max(hi, v)
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return err
+		}
+		l.Color, sc.Color = colorOf(i), colorOf(i)
+		l.Width = vg.Points(2)
+		sc.Shape = draw.CircleGlyph{}
+		p.Add(l, sc)
+		p.Legend.Add(srv.Title, l, sc)
+	}
+	if hi > 0 {
+		p.Y.Min, p.Y.Max = lo/2, hi*30 // room for the legend above the lines
+	}
+	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+}
+
+// stallPlot draws the RSS and heap growth per stalled partial message, with
+// the bytes of the message received for reference.
+func stallPlot(r *Results, s Summary, path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Memory per stalled partial %s message, %d connections (lower is better)", sizeStr(r.Config.StallSize), r.Config.StallConns)
+	p.Y.Label.Text = "MiB per partial message"
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	var names []string
+	var rss, heap plotter.Values
+	for _, srv := range r.Config.Servers {
+		x, ok := s.Stall[srv.Name]
+		if !ok {
+			continue
+		}
+		names = append(names, srv.Title)
+		rss = append(rss, max(0, x.RSSPer)/(1<<20))
+		heap = append(heap, max(0, x.HeapPer)/(1<<20))
+	}
+	if len(names) == 0 {
+		return p.Save(6*vg.Inch, 4*vg.Inch, path)
+	}
+	w := vg.Points(22)
+	top := float64(r.Config.StallSize-1) / (1 << 20)
+	for i, vals := range []plotter.Values{rss, heap} {
+		bars, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		bars.Color = plotutil.Color(i)
+		bars.LineStyle.Width = 0
+		bars.Offset = w * vg.Length(float64(i)-0.5)
+		p.Add(bars)
+		p.Legend.Add([]string{"RSS", "Go heap in use"}[i], bars)
+		for _, v := range vals {
+			top = max(top, v)
+		}
+	}
+	held := plotter.NewFunction(func(float64) float64 { return float64(r.Config.StallSize-1) / (1 << 20) })
+	held.Color = color.Black
+	held.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(held)
+	p.Legend.Add("bytes received", held)
+	p.NominalX(names...)
+	p.Y.Min, p.Y.Max = 0, top*1.3 // room for the legend
 	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
 }

@@ -16,12 +16,25 @@ type Summary struct {
 	Mem    map[string][]MemPoint // server -> one point per level (medians)
 	Echo   map[string][]EchoPoint
 	Bcast  map[string]BcastRun
+	Large  map[string][]LargePoint // one point per size of Config.Large
+	Stall  map[string]StallSummary
 	Errors []string
+}
+
+// StallSummary is the medians over rounds of one server's stall jobs.
+type StallSummary struct {
+	Sent, Held             int
+	RSSPer, HeapPer, Ratio float64
+	Unread                 float64 // bytes left in kernel queues
+	// Closed is the RSS after every connection closed less the RSS before
+	// the partial messages were sent (with the connections idle then), bytes.
+	Closed float64
 }
 
 // Summarize takes medians over rounds.
 func Summarize(r *Results) Summary {
-	s := Summary{Levels: r.Config.Levels, Mem: map[string][]MemPoint{}, Echo: map[string][]EchoPoint{}, Bcast: map[string]BcastRun{}}
+	s := Summary{Levels: r.Config.Levels, Mem: map[string][]MemPoint{}, Echo: map[string][]EchoPoint{}, Bcast: map[string]BcastRun{},
+		Large: map[string][]LargePoint{}, Stall: map[string]StallSummary{}}
 	for _, srv := range r.Config.Servers {
 		var pts []MemPoint
 		for li := range r.Config.Levels {
@@ -78,6 +91,12 @@ func Summarize(r *Results) Summary {
 			b.CPUPerDelivery = median(cpu)
 			s.Bcast[srv.Name] = b
 		}
+		if lps := summarizeLarge(r, srv.Name); lps != nil {
+			s.Large[srv.Name] = lps
+		}
+		if st, ok := summarizeStall(r, srv.Name); ok {
+			s.Stall[srv.Name] = st
+		}
 	}
 	for _, m := range r.Mem {
 		if m.Err != "" {
@@ -94,11 +113,69 @@ func Summarize(r *Results) Summary {
 			s.Errors = append(s.Errors, fmt.Sprintf("round %d broadcast %s: %s", b.Round, b.Server, b.Err))
 		}
 	}
+	for _, l := range r.Large {
+		if l.Err != "" {
+			s.Errors = append(s.Errors, fmt.Sprintf("round %d large-message echo %s: %s", l.Round, l.Server, l.Err))
+		}
+	}
+	for _, x := range r.Stall {
+		if x.Err != "" {
+			s.Errors = append(s.Errors, fmt.Sprintf("round %d stalled messages %s: %s", x.Round, x.Server, x.Err))
+		}
+	}
 	return s
+}
+
+// summarizeLarge takes the medians over rounds of one server's large-message
+// echoes, size by size (nil: none measured).
+func summarizeLarge(r *Results, server string) []LargePoint {
+	var out []LargePoint
+	for si, l := range r.Config.Large {
+		var rate, p50, p99, cpu, cpuMiB []float64
+		var msgs, errs int64
+		for _, run := range r.Large {
+			if run.Server == server && si < len(run.Points) {
+				p := run.Points[si]
+				rate, p50, p99 = append(rate, p.Rate), append(p50, float64(p.P50)), append(p99, float64(p.P99))
+				cpu, cpuMiB = append(cpu, p.CPUPerMsg), append(cpuMiB, p.CPUPerMiB)
+				msgs += p.Msgs
+				errs += p.Errors
+			}
+		}
+		if len(rate) == 0 {
+			break
+		}
+		out = append(out, LargePoint{Size: l.Size, Conns: l.Conns, Msgs: msgs, Rate: median(rate), P50: int64(median(p50)), P99: int64(median(p99)),
+			Errors: errs, CPUPerMsg: median(cpu), CPUPerMiB: median(cpuMiB)})
+	}
+	return out
+}
+
+// summarizeStall takes the medians over rounds of one server's stall jobs
+// that sent partial messages.
+func summarizeStall(r *Results, server string) (StallSummary, bool) {
+	var rss, heap, ratio, held, sent, closed, unread []float64
+	for _, x := range r.Stall {
+		if x.Server == server && x.Sent > 0 {
+			rss, heap, ratio = append(rss, x.RSSPer), append(heap, x.HeapPer), append(ratio, x.Ratio)
+			held, sent = append(held, float64(x.Held)), append(sent, float64(x.Sent))
+			closed = append(closed, float64(x.ClosedRSS)-float64(x.BaseRSS))
+			unread = append(unread, float64(x.Unread))
+		}
+	}
+	if len(rss) == 0 {
+		return StallSummary{}, false
+	}
+	return StallSummary{
+		Sent: int(median(sent)), Held: int(median(held)),
+		RSSPer: median(rss), HeapPer: median(heap), Ratio: median(ratio), Closed: median(closed), Unread: median(unread),
+	}, true
 }
 
 func bytesStr(v float64) string {
 	switch {
+	case math.Abs(v) >= 1<<20:
+		return fmt.Sprintf("%.2f MB", v/(1<<20))
 	case math.Abs(v) >= 10*1024:
 		return fmt.Sprintf("%.1f KB", v/1024)
 	case math.Abs(v) >= 1024:
@@ -130,6 +207,9 @@ func ratio(v, ref float64) string {
 }
 
 func sizeStr(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
 	if n >= 1024 && n%1024 == 0 {
 		return fmt.Sprintf("%d KiB", n/1024)
 	}
@@ -179,87 +259,107 @@ func WriteReport(r *Results, mdPath, imgDir, notes string) error {
 	w("- %s; switchboard at commit %s; peers: %s.\n", e.Go, orDash(e.Commit), strings.Join(e.moduleList(), ", "))
 	w("- Servers (`benchmarks/servers/<name>/main.go`) all behave the same: echo every message; a message whose first byte is `B` goes to every connection, the sender included. Each uses its library's recommended settings, compression off, heartbeats where the library offers them (switchboard: engine defaults, a ping after 25 s quiet and a 10 s pong timeout; gws: the 35 s read deadline of its README, renewed by pings; nbio: its 120 s keepalive deadline; gorilla and coder/websocket have none built in). The load generator pings every connection every 20 s so deadline-based heartbeats stay alive.\n")
 	w("- Load generator: `benchmarks/cmd/loadgen` (one reader goroutine per connection, a minimal client of its own, the same against every server), with connections spread over worker processes (≤ 15000 each) and source addresses (≤ 10000 each, from 127.0.x.2 up, a fresh block per job).\n")
-	w("- Jobs run one server at a time, interleaved: memory for every server, then echo for every server, then broadcast, and again for the next round with the server order rotated.\n")
-	w("- Memory: after a warm-up (100 connections, 5 echoes each, closed), the server runs `runtime.GC` + `debug.FreeOSMemory` and its VmRSS and `HeapInuse` are the baseline; then idle upgraded connections are added up to each level; once the server reports holding them all, it collects again and the figures are (value − baseline) / connections.\n")
-	w("- Echo: %d connections, each sending %d binary messages one after another (the next when the echo is back), after a warm-up of a tenth of that; messages/s = round trips / wall time; latency = round trip per message.\n", r.Config.EchoConns, r.Config.EchoMsgs)
-	w("- Broadcast: %d subscribers; one of them publishes %d messages of %d B, each after every subscriber received the one before and %v more; completion = time from send until the last subscriber has it (timestamps in the payload, same clock).\n\n", r.Config.BcastSubs, r.Config.BcastK, r.Config.BcastSize, r.Config.BcastGap)
-	w("Reproduce: `make -C benchmarks bench` (full, < 15 min), `make -C benchmarks bench-quick` (< 2 min, written to `benchmarks/out/quick/`), or one server by hand: `benchmarks/bin/switchboard -addr 127.0.0.1:9001` and `benchmarks/bin/loadgen idle|echo|broadcast -addr 127.0.0.1:9001 ...`.\n\n")
-
-	// Memory
-	w("## Memory per idle upgraded connection\n\n")
-	w("RSS per connection (Go heap in-use per connection in parentheses; for goroutine-per-connection servers most of the rest is goroutine stacks):\n\n")
-	w("| server |")
-	for _, n := range s.Levels {
-		w(" %s |", countStr(n))
+	w("- Jobs run one server at a time, interleaved: memory for every server, then echo for every server, then broadcast, large-message echo and stalled partial messages, and again for the next round with the server order rotated.\n")
+	if len(r.Mem) > 0 {
+		w("- Memory: after a warm-up (100 connections, 5 echoes each, closed), the server runs `runtime.GC` + `debug.FreeOSMemory` and its VmRSS and `HeapInuse` are the baseline; then idle upgraded connections are added up to each level; once the server reports holding them all, it collects again and the figures are (value − baseline) / connections.\n")
 	}
-	w(" RSS vs switchboard at %s |\n|---|", countStr(s.Levels[top]))
-	for range s.Levels {
-		w("---:|")
+	if len(r.Echo) > 0 {
+		w("- Echo: %d connections, each sending %d binary messages one after another (the next when the echo is back), after a warm-up of a tenth of that; messages/s = round trips / wall time; latency = round trip per message.\n", r.Config.EchoConns, r.Config.EchoMsgs)
 	}
-	w("---:|\n")
-	ref := memAt(s, sb, top)
-	for _, srv := range r.Config.Servers {
-		pts := s.Mem[srv.Name]
-		w("| %s |", srv.Title)
-		for li := range s.Levels {
-			if li < len(pts) {
-				w(" %s (%s) |", bytesStr(pts[li].RSSPer), bytesStr(pts[li].HeapPer))
-			} else {
-				w(" — |")
-			}
-		}
-		w(" %s |\n", ratio(memAt(s, srv.Name, top), ref))
+	if len(r.Bcast) > 0 {
+		w("- Broadcast: %d subscribers; one of them publishes %d messages of %d B, each after every subscriber received the one before and %v more; completion = time from send until the last subscriber has it (timestamps in the payload, same clock).\n", r.Config.BcastSubs, r.Config.BcastK, r.Config.BcastSize, r.Config.BcastGap)
 	}
-	w("\n![memory per connection](%s/%s)\n\n", rel, imgs.memRSS)
-	w("![heap per connection](%s/%s)\n\n", rel, imgs.memHeap)
-
-	// Echo
-	w("## Echo\n\n")
-	w("%d connections; messages/s (higher is better), round-trip latency p50 / p99, ratio = messages/s vs switchboard, and the server's CPU time per round trip (lower is better; it moves much less than rates and latencies with what else the machine is doing).\n\n", r.Config.EchoConns)
-	w("| server |")
-	for _, size := range r.Config.EchoSizes {
-		w(" %s msg/s | p50 / p99 | ratio | CPU/msg |", sizeStr(size))
+	if len(r.Large) > 0 {
+		w("- Large messages: every server is started with `-max-message %d` (messages up to %s admitted; switchboard also without its per-connection rate limits and with a %s outbound limit). For each size in turn, its connections each send binary messages of that size one after another (one in flight per connection, the next when the echo is back), after one warm-up message each; no new message is sent after %v at one size. The gnet floor echoes the same bytes with no framing; a message is back once all its bytes are. Server CPU per MiB = the server's user + system CPU time over the measured messages / MiB of payload received (each also sent back).\n", largeMax, sizeStr(largeMax), sizeStr(2*largeMax), r.Config.LargeTimeout)
 	}
-	w("\n|---|")
-	for range r.Config.EchoSizes {
-		w("---:|---:|---:|---:|")
+	if len(r.Stall) > 0 {
+		w("- Stalled partial messages: %d connections are opened and left idle, and the server's RSS and heap after a GC are the baseline; then each connection sends one binary frame whose header declares %s and all of its payload but the last byte, and then nothing (it does not answer pings either, as they would land inside its frame). Once the kernel's socket queues to the server are empty (it has read every byte sent; or once they stopped shrinking for two seconds), the server collects again: (value − baseline) / partial messages. Then every connection is closed and the RSS read once more. WebSocket servers only, with the large-message settings above.\n", r.Config.StallConns, sizeStr(r.Config.StallSize))
 	}
 	w("\n")
-	for _, srv := range r.Config.Servers {
-		pts := s.Echo[srv.Name]
-		w("| %s |", srv.Title)
-		for si := range r.Config.EchoSizes {
-			if si < len(pts) {
-				p := pts[si]
-				w(" %.0f | %s / %s | %s | %.1f µs |", p.Rate, durStr(p.P50), durStr(p.P99), ratio(p.Rate, echoAt(s, sb, si)), p.CPUPerMsg/1e3)
-			} else {
-				w(" — | — | — | — |")
+	w("Reproduce: `make -C benchmarks bench` (full, < 15 min), `make -C benchmarks bench-quick` (< 2 min, written to `benchmarks/out/quick/`), or one server by hand: `benchmarks/bin/switchboard -addr 127.0.0.1:9001` and `benchmarks/bin/loadgen idle|echo|broadcast|stall -addr 127.0.0.1:9001 ...` (for the large-message jobs add `-max-message 33554432` to the server); `benchmarks/bin/bench -mode quick -jobs large,stall` runs only those jobs.\n\n")
+
+	// Memory
+	if len(r.Mem) > 0 {
+		w("## Memory per idle upgraded connection\n\n")
+		w("RSS per connection (Go heap in-use per connection in parentheses; for goroutine-per-connection servers most of the rest is goroutine stacks):\n\n")
+		w("| server |")
+		for _, n := range s.Levels {
+			w(" %s |", countStr(n))
+		}
+		w(" RSS vs switchboard at %s |\n|---|", countStr(s.Levels[top]))
+		for range s.Levels {
+			w("---:|")
+		}
+		w("---:|\n")
+		ref := memAt(s, sb, top)
+		for _, srv := range r.Config.Servers {
+			pts := s.Mem[srv.Name]
+			w("| %s |", srv.Title)
+			for li := range s.Levels {
+				if li < len(pts) {
+					w(" %s (%s) |", bytesStr(pts[li].RSSPer), bytesStr(pts[li].HeapPer))
+				} else {
+					w(" — |")
+				}
 			}
+			w(" %s |\n", ratio(memAt(s, srv.Name, top), ref))
+		}
+		w("\n![memory per connection](%s/%s)\n\n", rel, imgs.memRSS)
+		w("![heap per connection](%s/%s)\n\n", rel, imgs.memHeap)
+	}
+	// Echo
+	if len(r.Echo) > 0 {
+		w("## Echo\n\n")
+		w("%d connections; messages/s (higher is better), round-trip latency p50 / p99, ratio = messages/s vs switchboard, and the server's CPU time per round trip (lower is better; it moves much less than rates and latencies with what else the machine is doing).\n\n", r.Config.EchoConns)
+		w("| server |")
+		for _, size := range r.Config.EchoSizes {
+			w(" %s msg/s | p50 / p99 | ratio | CPU/msg |", sizeStr(size))
+		}
+		w("\n|---|")
+		for range r.Config.EchoSizes {
+			w("---:|---:|---:|---:|")
 		}
 		w("\n")
+		for _, srv := range r.Config.Servers {
+			pts := s.Echo[srv.Name]
+			w("| %s |", srv.Title)
+			for si := range r.Config.EchoSizes {
+				if si < len(pts) {
+					p := pts[si]
+					w(" %.0f | %s / %s | %s | %.1f µs |", p.Rate, durStr(p.P50), durStr(p.P99), ratio(p.Rate, echoAt(s, sb, si)), p.CPUPerMsg/1e3)
+				} else {
+					w(" — | — | — | — |")
+				}
+			}
+			w("\n")
+		}
+		w("\n![echo throughput](%s/%s)\n\n![echo CPU per message](%s/%s)\n\n", rel, imgs.echo, rel, imgs.echoCPU)
 	}
-	w("\n![echo throughput](%s/%s)\n\n![echo CPU per message](%s/%s)\n\n", rel, imgs.echo, rel, imgs.echoCPU)
-
 	// Broadcast
-	w("## Broadcast\n\n")
-	w("%d subscribers, %d B payload; completion latency (lower is better); ratio = p50 vs switchboard; the server's CPU time per message delivered to one subscriber.\n\n", r.Config.BcastSubs, r.Config.BcastSize)
-	w("| server | p50 | p99 | ratio | CPU/delivery | publishes complete / sent |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, srv := range r.Config.Servers {
-		b, ok := s.Bcast[srv.Name]
-		if srv.Raw {
-			continue
+	if len(r.Bcast) > 0 {
+		w("## Broadcast\n\n")
+		w("%d subscribers, %d B payload; completion latency (lower is better); ratio = p50 vs switchboard; the server's CPU time per message delivered to one subscriber.\n\n", r.Config.BcastSubs, r.Config.BcastSize)
+		w("| server | p50 | p99 | ratio | CPU/delivery | publishes complete / sent |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, srv := range r.Config.Servers {
+			b, ok := s.Bcast[srv.Name]
+			if srv.Raw {
+				continue
+			}
+			if !ok {
+				w("| %s | — | — | — | — | — |\n", srv.Title)
+				continue
+			}
+			w("| %s | %s | %s | %s | %.0f ns | %d / %d |\n", srv.Title, durStr(b.P50), durStr(b.P99), ratio(float64(b.P50), float64(s.Bcast[sb].P50)), b.CPUPerDelivery, b.Complete, b.Publishes)
 		}
-		if !ok {
-			w("| %s | — | — | — | — | — |\n", srv.Title)
-			continue
-		}
-		w("| %s | %s | %s | %s | %.0f ns | %d / %d |\n", srv.Title, durStr(b.P50), durStr(b.P99), ratio(float64(b.P50), float64(s.Bcast[sb].P50)), b.CPUPerDelivery, b.Complete, b.Publishes)
+		w("\n![broadcast completion](%s/%s)\n\n", rel, imgs.bcast)
 	}
-	w("\n![broadcast completion](%s/%s)\n\n", rel, imgs.bcast)
+
+	// Large messages and stalled partial messages
+	writeLarge(w, r, s, rel, imgs)
 
 	// 100k
-	w("## 100k+ connections\n\n")
-	if len(s.Levels) > 0 {
+	if len(s.Levels) > 0 && len(r.Mem) > 0 {
+		w("## 100k+ connections\n\n")
 		w("Not measured: one process may open 20000 files here, so no server holds more than ~19.9k connections on this machine. Projected from the per-connection figures at %s (RSS above the baseline; the kernel adds ~4–5 KB per socket outside RSS):\n\n", countStr(s.Levels[top]))
 		w("| server | RSS per connection | projected RSS for 100k | for 1M |\n|---|---:|---:|---:|\n")
 		for _, srv := range r.Config.Servers {
@@ -438,7 +538,7 @@ func targets(r *Results, s Summary) []string {
 			out = append(out, "(supplementary) "+verdict(b.CPUPerDelivery < best, fmt.Sprintf("least server CPU per broadcast delivery: %.0f ns vs best peer %s %.0f ns = %.2f×", b.CPUPerDelivery, who, best, b.CPUPerDelivery/best)))
 		}
 	}
-	return out
+	return append(out, largeTargets(r, s)...)
 }
 
 func verdict(ok bool, s string) string {

@@ -26,8 +26,10 @@ type serverProc struct {
 	log   *os.File
 }
 
-func startServer(bin, name, addr, logPath string, env ...string) (*serverProc, error) {
-	cmd := exec.Command(bin, "-addr", addr)
+// startServer starts bin listening on addr with extra flags args (and
+// extra environment variables env) and waits until it is ready.
+func startServer(bin, name, addr, logPath string, args, env []string) (*serverProc, error) {
+	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}

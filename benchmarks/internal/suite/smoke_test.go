@@ -11,8 +11,9 @@ import (
 )
 
 // TestSmoke builds every server and the load generator and runs the whole
-// suite at tiny scale (20 connections), report and plots included, so the
-// harness cannot rot unnoticed.
+// suite at tiny scale (20 connections; one 64 KiB and one 1 MiB echo; 5
+// stalled 1 MiB messages), report and plots included, so the harness cannot
+// rot unnoticed.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs every server")
@@ -59,8 +60,23 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s echo: %d round trips, want %d", srv.Name, e.Points[0].Msgs, cfg.EchoConns*cfg.EchoMsgs)
 			}
 		}
+		lps := s.Large[srv.Name]
+		if len(lps) != len(cfg.Large) {
+			t.Errorf("%s large-message echo: %+v", srv.Name, lps)
+		}
+		for i, p := range lps {
+			if l := cfg.Large[i]; p.Size != l.Size || p.Msgs != int64(l.Conns*l.Msgs) || p.Errors != 0 || p.Rate <= 0 || p.CPUPerMiB <= 0 {
+				t.Errorf("%s large-message echo %d B: %+v", srv.Name, l.Size, p)
+			}
+		}
 		if srv.Raw {
+			if _, ok := s.Stall[srv.Name]; ok {
+				t.Errorf("%s: a stall job on plain TCP", srv.Name)
+			}
 			continue
+		}
+		if x, ok := s.Stall[srv.Name]; !ok || x.Sent != cfg.StallConns || x.RSSPer == 0 {
+			t.Errorf("%s stalled messages: %+v", srv.Name, x)
 		}
 		b, ok := s.Bcast[srv.Name]
 		if !ok || b.Complete != cfg.BcastK || b.Lost != 0 || b.Subscribers != cfg.BcastSubs || b.P50 <= 0 {
@@ -76,13 +92,13 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Memory per idle upgraded connection", "| switchboard |", "## Targets", "smoke"} {
+	for _, want := range []string{"## Memory per idle upgraded connection", "| switchboard |", "## Large messages: echo", "## Stalled partial messages", "## Targets", "smoke"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
 	pngs, _ := filepath.Glob(filepath.Join(img, "*.png"))
-	if len(pngs) != 5 {
+	if len(pngs) != 7 {
 		t.Errorf("plots: %v", pngs)
 	}
 	for _, p := range pngs {

@@ -52,8 +52,21 @@ type Config struct {
 	BcastSize int
 	BcastGap  time.Duration
 
+	// Large is the large-message echo job: each size in turn, one message
+	// in flight per connection, each size bounded by LargeTimeout.
+	Large        []LargeEcho
+	LargeTimeout time.Duration
+	// StallConns connections each send all of a StallSize-byte message but
+	// its last byte and stall (WebSocket servers only); 0: no stall job.
+	StallConns int
+	StallSize  int
+
 	Settle  time.Duration // pause before reading memory at a level
 	Timeout time.Duration // bound of each echo run and of each publish
+
+	// Jobs, when not empty, limits the run to these kinds of job (see
+	// JobKinds, and "profile" for the heap profiles).
+	Jobs []string
 
 	// ProfileConns is the number of idle connections of the heap-profile
 	// jobs that close the run (every allocation recorded, not measured
@@ -79,6 +92,8 @@ func Full() Config {
 		Levels:    []int{1000, 5000, 10000, 19000},
 		EchoConns: 1000, EchoMsgs: 200, EchoSizes: []int{64, 1024},
 		BcastSubs: 10000, BcastK: 40, BcastSize: 64, BcastGap: 20 * time.Millisecond,
+		Large: []LargeEcho{{64 << 10, 8, 200}, {1 << 20, 8, 24}, {16 << 20, 2, 4}}, LargeTimeout: 20 * time.Second,
+		StallConns: 500, StallSize: 1 << 20,
 		Settle: 500 * time.Millisecond, Timeout: 60 * time.Second,
 		ProfileConns: 10000, ProfileServers: []string{"switchboard", "gnet"},
 		CalmWait: 30 * time.Second, CalmTotal: 3 * time.Minute, CalmCPU: 0.25,
@@ -92,6 +107,8 @@ func Quick() Config {
 		Levels:    []int{1000, 5000},
 		EchoConns: 1000, EchoMsgs: 30, EchoSizes: []int{64, 1024},
 		BcastSubs: 2000, BcastK: 10, BcastSize: 64, BcastGap: 10 * time.Millisecond,
+		Large: []LargeEcho{{64 << 10, 8, 50}, {1 << 20, 8, 8}, {16 << 20, 2, 2}}, LargeTimeout: 15 * time.Second,
+		StallConns: 100, StallSize: 1 << 20,
 		Settle: 200 * time.Millisecond, Timeout: 30 * time.Second,
 		ProfileConns: 5000, ProfileServers: []string{"switchboard"},
 		CalmWait: 5 * time.Second, CalmTotal: 20 * time.Second, CalmCPU: 0.25,
@@ -105,6 +122,8 @@ func Smoke() Config {
 		Levels:    []int{20},
 		EchoConns: 20, EchoMsgs: 5, EchoSizes: []int{64},
 		BcastSubs: 20, BcastK: 3, BcastSize: 64, BcastGap: time.Millisecond,
+		Large: []LargeEcho{{64 << 10, 1, 1}, {1 << 20, 1, 1}}, LargeTimeout: 10 * time.Second,
+		StallConns: 5, StallSize: 1 << 20,
 		Settle: 10 * time.Millisecond, Timeout: 10 * time.Second,
 		ProfileConns: 20, ProfileServers: []string{"switchboard"},
 	}
@@ -181,13 +200,32 @@ type Results struct {
 	Mem     []MemRun     `json:"mem"`
 	Echo    []EchoRun    `json:"echo"`
 	Bcast   []BcastRun   `json:"bcast"`
+	Large   []LargeRun   `json:"large,omitempty"`
+	Stall   []StallRun   `json:"stall,omitempty"`
 	Order   []string     `json:"order"` // jobs in the order run
 	Heap    []HeapReport `json:"heap,omitempty"`
 	Health  []Health     `json:"health"`
 }
 
+// JobKinds are the kinds of job a round runs, in order; "profile" (the
+// heap profiles after the rounds) is the one other kind Config.Jobs names.
+var JobKinds = []string{"mem", "echo", "bcast", "large", "stall"}
+
+// runs says whether the run includes jobs of kind.
+func (c Config) runs(kind string) bool {
+	if len(c.Jobs) == 0 {
+		return true
+	}
+	for _, k := range c.Jobs {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
 type job struct {
-	kind   string // mem, echo, bcast
+	kind   string // one of JobKinds
 	server Server
 	round  int
 }
@@ -205,9 +243,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for r := 0; r < cfg.Rounds; r++ {
 		// rotate the order each round so no server always runs first
 		order := append(append([]Server(nil), cfg.Servers[r%len(cfg.Servers):]...), cfg.Servers[:r%len(cfg.Servers)]...)
-		for _, kind := range []string{"mem", "echo", "bcast"} {
+		for _, kind := range JobKinds {
+			if !cfg.runs(kind) || (kind == "large" && len(cfg.Large) == 0) || (kind == "stall" && cfg.StallConns <= 0) {
+				continue
+			}
 			for _, s := range order {
-				if kind == "bcast" && s.Raw {
+				if (kind == "bcast" || kind == "stall") && s.Raw {
 					continue
 				}
 				jobs = append(jobs, job{kind, s, r + 1})
@@ -234,7 +275,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			fmt.Fprintf(cfg.Progress, "[%d/%d] round %d: %s %s\n", i+1, len(jobs), j.round, j.kind, j.server.Name)
 		}
 		net0 := readNet()
-		srv, err := startServer(filepath.Join(cfg.BinDir, j.server.Name), j.server.Name, addr, filepath.Join(cfg.OutDir, "logs", tag+".log"))
+		var args []string
+		if j.kind == "large" || j.kind == "stall" {
+			args = largeArgs
+		}
+		srv, err := startServer(filepath.Join(cfg.BinDir, j.server.Name), j.server.Name, addr, filepath.Join(cfg.OutDir, "logs", tag+".log"), args, nil)
 		if err != nil {
 			return res, err
 		}
@@ -255,6 +300,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			res.Echo = append(res.Echo, echoJob(ctx, cfg, srv, opts, j))
 		case "bcast":
 			res.Bcast = append(res.Bcast, bcastJob(ctx, cfg, srv, opts, j))
+		case "large":
+			res.Large = append(res.Large, largeJob(ctx, cfg, srv, opts, j))
+		case "stall":
+			res.Stall = append(res.Stall, stallJob(ctx, cfg, srv, opts, j))
 		}
 		srv.stop()
 		h := Health{Job: tag, Load: loadAvg(), OthersCPU: others, Waited: w.Seconds()}
@@ -265,7 +314,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 	for _, name := range cfg.ProfileServers {
-		if cfg.ProfileConns <= 0 {
+		if cfg.ProfileConns <= 0 || !cfg.runs("profile") {
 			break
 		}
 		for _, s := range cfg.Servers {
@@ -310,26 +359,7 @@ func memJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options,
 		cfg.note("%s: %v", j.server.Name, err)
 		return run
 	}
-	// Warm-up: a few connections and echoes, so lazily built state (pools,
-	// loop buffers, the HTTP server) is in the baseline, then none.
-	warm := load.NewPool(opts)
-	if _, err := warm.Grow(ctx, min(100, cfg.Levels[0])); err != nil {
-		warm.Close()
-		return fail(err)
-	}
-	if _, err := warm.Echo(ctx, 100, 5, 64, cfg.Timeout, false); err != nil {
-		warm.Close()
-		return fail(err)
-	}
-	warm.Close()
-	if _, err := srv.waitConns(0, 30*time.Second); err != nil {
-		return fail(err)
-	}
-	time.Sleep(cfg.Settle)
-	if _, err := srv.mem(); err != nil {
-		return fail(err)
-	}
-	base, err := srv.mem()
+	base, err := warmBase(ctx, cfg, srv, opts, min(100, cfg.Levels[0]))
 	if err != nil {
 		return fail(err)
 	}
@@ -372,6 +402,30 @@ func memJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options,
 	return run
 }
 
+// warmBase warms the server up with n connections and a few echoes, so
+// lazily built state (pools, loop buffers, the HTTP server) is in the
+// baseline, closes them, and returns the memory baseline (after a GC).
+func warmBase(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, n int) (ctl.Mem, error) {
+	warm := load.NewPool(opts)
+	if _, err := warm.Grow(ctx, n); err != nil {
+		warm.Close()
+		return ctl.Mem{}, err
+	}
+	if _, err := warm.Echo(ctx, n, 5, 64, cfg.Timeout, false); err != nil {
+		warm.Close()
+		return ctl.Mem{}, err
+	}
+	warm.Close()
+	if _, err := srv.waitConns(0, 30*time.Second); err != nil {
+		return ctl.Mem{}, err
+	}
+	time.Sleep(cfg.Settle)
+	if _, err := srv.mem(); err != nil {
+		return ctl.Mem{}, err
+	}
+	return srv.mem()
+}
+
 // profileJob holds cfg.ProfileConns idle connections to a server that
 // records every allocation, and reads where its heap goes.
 func profileJob(ctx context.Context, cfg Config, s Server) (HeapReport, error) {
@@ -384,7 +438,7 @@ func profileJob(ctx context.Context, cfg Config, s Server) (HeapReport, error) {
 		fmt.Fprintf(cfg.Progress, "[profile] %s heap at %d idle connections\n", s.Name, cfg.ProfileConns)
 	}
 	srv, err := startServer(filepath.Join(cfg.BinDir, s.Name), s.Name, addr,
-		filepath.Join(cfg.OutDir, "logs", "profile-"+s.Name+".log"), ctl.ProfileRateEnv+"=1")
+		filepath.Join(cfg.OutDir, "logs", "profile-"+s.Name+".log"), nil, []string{ctl.ProfileRateEnv + "=1"})
 	if err != nil {
 		return h, err
 	}

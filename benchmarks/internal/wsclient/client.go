@@ -2,6 +2,10 @@
 // handshake, masked frames out, frames in, pongs for pings. It is the same
 // code against every server, so its costs cancel in comparisons. In raw
 // mode it is a plain TCP connection (for the bare gnet floor).
+//
+// Large messages cost it no more than they must: masking goes eight bytes
+// at a time, and a message is read header first, then its payload with one
+// io.ReadFull into a buffer the connection keeps for the next message.
 package wsclient
 
 import (
@@ -55,6 +59,7 @@ type Conn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+	open bool // a frame was left open by WritePartial: nothing more may be written
 
 	rbuf []byte // payload of the last message read
 }
@@ -171,10 +176,29 @@ func AppendFrame(dst []byte, op byte, payload []byte, mask [4]byte) []byte {
 	dst = append(dst, mask[:]...)
 	start := len(dst)
 	dst = append(dst, payload...)
-	for i := range payload {
-		dst[start+i] ^= mask[i&3]
-	}
+	maskBytes(dst[start:], mask)
 	return dst
+}
+
+// maskBytes XORs b with the mask key repeated from its first byte on (RFC
+// 6455 section 5.3), eight bytes at a time.
+func maskBytes(b []byte, key [4]byte) {
+	k := uint64(binary.LittleEndian.Uint32(key[:]))
+	k |= k << 32
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		s := b[i : i+32 : i+32]
+		binary.LittleEndian.PutUint64(s[0:], binary.LittleEndian.Uint64(s[0:])^k)
+		binary.LittleEndian.PutUint64(s[8:], binary.LittleEndian.Uint64(s[8:])^k)
+		binary.LittleEndian.PutUint64(s[16:], binary.LittleEndian.Uint64(s[16:])^k)
+		binary.LittleEndian.PutUint64(s[24:], binary.LittleEndian.Uint64(s[24:])^k)
+	}
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], binary.LittleEndian.Uint64(b[i:])^k)
+	}
+	for ; i < len(b); i++ {
+		b[i] ^= key[i&3]
+	}
 }
 
 // Frame returns payload encoded as a frame with this connection's mask
@@ -186,11 +210,34 @@ func (c *Conn) Frame(op byte, payload []byte) []byte {
 	return AppendFrame(nil, op, payload, c.mask)
 }
 
+// ErrFrameOpen is returned by writes after WritePartial: the bytes would
+// land inside the frame left open.
+var ErrFrameOpen = errors.New("wsclient: a frame was left open")
+
 // WriteRaw writes pre-encoded bytes.
 func (c *Conn) WriteRaw(b []byte) error {
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.open {
+		return ErrFrameOpen
+	}
 	_, err := c.nc.Write(b)
-	c.wmu.Unlock()
+	return err
+}
+
+// WritePartial writes the start of a frame (b: a header and less payload
+// than it declares) and leaves the frame open for good: every later write
+// (pongs, pings, the reply to a close frame) fails with ErrFrameOpen, since
+// it would be read as the rest of the payload. It is how a client stalls in
+// the middle of a message.
+func (c *Conn) WritePartial(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.open {
+		return ErrFrameOpen
+	}
+	c.open = true
+	_, err := c.nc.Write(b)
 	return err
 }
 
@@ -198,6 +245,9 @@ func (c *Conn) WriteRaw(b []byte) error {
 func (c *Conn) WriteFrame(op byte, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.open {
+		return ErrFrameOpen
+	}
 	if c.raw {
 		_, err := c.nc.Write(payload)
 		return err
@@ -210,8 +260,23 @@ func (c *Conn) WriteFrame(op byte, payload []byte) error {
 	return err
 }
 
-// ErrClosed is returned by ReadMessage after the server's close frame.
+// ErrClosed is returned by ReadMessage after the server's close frame
+// (as a *CloseError, which matches it with errors.Is).
 var ErrClosed = errors.New("wsclient: closed by server")
+
+// CloseError is the server's close frame: its status code (0: none given)
+// and reason.
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("wsclient: closed by server with %d %q", e.Code, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrClosed) hold.
+func (e *CloseError) Is(target error) bool { return target == ErrClosed }
 
 // ReadMessage returns the next data message, answering pings on the way.
 // The payload is valid until the next call. Not for raw connections.
@@ -257,18 +322,21 @@ func (c *Conn) ReadMessage() (op byte, payload []byte, err error) {
 				return 0, nil, err
 			}
 			if masked {
-				for i := range p[:n] {
-					p[i] ^= mk[i&3]
-				}
+				maskBytes(p[:n], mk)
 			}
 			switch fop {
 			case OpPing:
-				if err := c.WriteFrame(OpPong, p[:n]); err != nil {
+				if err := c.WriteFrame(OpPong, p[:n]); err != nil && !errors.Is(err, ErrFrameOpen) {
 					return 0, nil, err
 				}
 			case OpClose:
 				_ = c.WriteFrame(OpClose, p[:min(n, 2)])
-				return 0, nil, ErrClosed
+				ce := &CloseError{}
+				if n >= 2 {
+					ce.Code = int(binary.BigEndian.Uint16(p[:2]))
+					ce.Reason = string(p[2:n])
+				}
+				return 0, nil, ce
 			}
 			continue
 		}
@@ -281,9 +349,7 @@ func (c *Conn) ReadMessage() (op byte, payload []byte, err error) {
 			return 0, nil, err
 		}
 		if masked {
-			for i := range c.rbuf[start:] {
-				c.rbuf[start+i] ^= mk[i&3]
-			}
+			maskBytes(c.rbuf[start:], mk)
 		}
 		if fin {
 			return msgOp, c.rbuf, nil

@@ -1,7 +1,8 @@
 // Command coder is the benchmark's coder/websocket server: net/http, one
 // goroutine per connection reading with Conn.Read, Write is safe for
 // concurrent use. Compression disabled. coder/websocket has no automatic
-// heartbeat (Conn.Ping needs a goroutine of your own), so none runs.
+// heartbeat (Conn.Ping needs a goroutine of your own), so none runs. Its
+// read limit is 32 KiB by default; -max-message N sets it (SetReadLimit).
 package main
 
 import (
@@ -26,10 +27,16 @@ var (
 
 var opts = &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
 
+// maxMessage is -max-message: the read limit, 0 for coder's default.
+var maxMessage int64
+
 func serve(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		return
+	}
+	if maxMessage > 0 {
+		c.SetReadLimit(maxMessage)
 	}
 	mu.Lock()
 	conns[c] = struct{}{}
@@ -82,6 +89,7 @@ func broadcast(ctx context.Context, data []byte) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9005", "listen address (loopback)")
+	flag.Int64Var(&maxMessage, "max-message", 0, "largest message in bytes (0: coder's default, 32 KiB)")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

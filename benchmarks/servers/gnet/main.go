@@ -1,9 +1,9 @@
 // Command gnet is the floor: a plain gnet v2 TCP echo server, no WebSocket,
 // with the gnet options switchboard's engine uses (multicore, one loop per
-// CPU, SO_REUSEPORT, ticker, TCP_NODELAY). TCP has no message framing, so
-// it has no broadcast, but it keeps the same set of connections the other
-// servers keep for theirs: the difference in memory between it and
-// switchboard is the WebSocket layer alone.
+// CPU, SO_REUSEPORT, ticker, TCP_NODELAY, a 256 KiB read buffer per loop).
+// TCP has no message framing, so it has no broadcast, but it keeps the same
+// set of connections the other servers keep for theirs: the difference in
+// memory between it and switchboard is the WebSocket layer alone.
 package main
 
 import (
@@ -60,6 +60,8 @@ func (s *server) OnTraffic(c gnet.Conn) gnet.Action {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9006", "listen address (loopback)")
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
+	// TCP has no messages: the flag every server takes changes nothing here.
+	_ = flag.Int64("max-message", 0, "ignored (no messages in plain TCP)")
 	flag.Parse()
 	if *loops == 0 {
 		*loops = runtime.NumCPU()
@@ -70,6 +72,7 @@ func main() {
 		gnet.WithReusePort(true),
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(256<<10), // engine.DefaultReadBufferSize
 		gnet.WithLogLevel(logging.ErrorLevel),
 	)
 	if err != nil {

@@ -2,7 +2,8 @@
 // goroutine per connection reading, writes under a per-connection mutex
 // (gorilla allows one writer at a time). Settings from gorilla's docs for
 // many connections: default 4 KiB buffers with a shared WriteBufferPool,
-// no compression. gorilla has no built-in heartbeat, so none runs.
+// no compression. gorilla has no built-in heartbeat, so none runs. Its read
+// limit is off by default; -max-message N sets it (SetReadLimit).
 package main
 
 import (
@@ -29,6 +30,9 @@ var (
 	conns = map[*conn]struct{}{}
 )
 
+// maxMessage is -max-message: the read limit, 0 for gorilla's default (none).
+var maxMessage int64
+
 var upgrader = websocket.Upgrader{
 	WriteBufferPool: &sync.Pool{},
 	CheckOrigin:     func(*http.Request) bool { return true },
@@ -38,6 +42,9 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
+	}
+	if maxMessage > 0 {
+		ws.SetReadLimit(maxMessage)
 	}
 	c := &conn{ws: ws}
 	mu.Lock()
@@ -101,6 +108,7 @@ func broadcast(data []byte) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "listen address (loopback)")
+	flag.Int64Var(&maxMessage, "max-message", 0, "largest message in bytes (0: gorilla's default, no limit)")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

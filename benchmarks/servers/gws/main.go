@@ -4,6 +4,8 @@
 // wait (25s + 10s) set at open and pushed back on every ping from the
 // client (the load generator pings every 20s). Broadcast uses
 // gws.Broadcaster (encode once, written through each connection's queue).
+// Its payload limits are 16 MiB each way by default; -max-message N sets
+// both (ReadMaxPayloadSize, WriteMaxPayloadSize).
 package main
 
 import (
@@ -73,10 +75,13 @@ func broadcast(data []byte) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9003", "listen address (loopback)")
+	maxMsg := flag.Int("max-message", 0, "largest message in bytes, read and written (0: gws's default, 16 MiB)")
 	flag.Parse()
 	srv := gws.NewServer(handler{}, &gws.ServerOption{
-		Recovery:          gws.Recovery,
-		PermessageDeflate: gws.PermessageDeflate{Enabled: false},
+		Recovery:            gws.Recovery,
+		PermessageDeflate:   gws.PermessageDeflate{Enabled: false},
+		ReadMaxPayloadSize:  *maxMsg, // 0: the default
+		WriteMaxPayloadSize: *maxMsg,
 	})
 	srv.OnError = func(net.Conn, error) {}
 	ln, err := net.Listen("tcp", *addr)

@@ -3,7 +3,11 @@
 // Upgrader. Settings from nbio's examples for many connections: MaxLoad
 // 1M, ReleaseWebsocketPayload on, compression off. Heartbeat: nbio's own
 // KeepaliveTime (a read deadline, 120s by default) stays on; the load
-// generator's pings keep connections alive.
+// generator's pings keep connections alive. Its message limit is 4 MiB by
+// default; -max-message N sets it (Upgrader.MessageLengthLimit, and the
+// engine's ReadLimit to at least 2N: it bounds the bytes a connection
+// buffers while parsing, 64 MiB by default). It writes a message
+// in 32 KiB frames (its MaxWebsocketFramePayloadSize), left as it is.
 package main
 
 import (
@@ -25,8 +29,11 @@ var (
 	conns = map[*websocket.Conn]struct{}{}
 )
 
-func newUpgrader() *websocket.Upgrader {
+func newUpgrader(maxMessage int) *websocket.Upgrader {
 	u := websocket.NewUpgrader()
+	if maxMessage > 0 {
+		u.MessageLengthLimit = maxMessage
+	}
 	u.CheckOrigin = func(*http.Request) bool { return true }
 	u.OnOpen(func(c *websocket.Conn) {
 		mu.Lock()
@@ -62,13 +69,15 @@ func broadcast(data []byte) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9004", "listen address (loopback)")
+	maxMsg := flag.Int("max-message", 0, "largest message in bytes (0: nbio's default, 4 MiB)")
 	flag.Parse()
 	logging.SetLevel(logging.LevelError)
-	u := newUpgrader()
+	u := newUpgrader(*maxMsg)
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Network:                 "tcp",
 		Addrs:                   []string{*addr},
 		MaxLoad:                 1000000,
+		ReadLimit:               max(nbhttp.DefaultHTTPReadLimit, 2**maxMsg),
 		ReleaseWebsocketPayload: true,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = u.Upgrade(w, r, nil)
