@@ -58,6 +58,11 @@ func (d *Decoder) startFrame(h *Header, p []byte, n int) (Message, int, error) {
 	}
 	st := d.stream()
 	st.left, st.mask, st.pos, st.masked, st.fin = h.Length, h.Mask, 0, h.Masked, h.Fin
+	if expect := int64(len(st.buf)) + h.Length; !st.large && d.cfg.Large != nil && expect > d.cfg.smallMessageMax() {
+		// A large frame: take its buffer now (address space only), so
+		// its payload can be read straight into it (Room).
+		d.realloc(len(st.buf), expect)
+	}
 	msg, k, err := d.resume(p[n:])
 	if err != nil {
 		return msg, 0, err
@@ -80,18 +85,67 @@ func (d *Decoder) resume(p []byte) (Message, int, error) {
 		return d.fail(err)
 	}
 	copy(dst, p[:k])
+	return d.arrived(dst, k)
+}
+
+// arrived takes dst, the next payload bytes of the frame in progress just
+// placed at the end of the message buffer, as n consumed bytes: unmasks
+// them, checks text and finishes the message when the frame was its last.
+func (d *Decoder) arrived(dst []byte, n int) (Message, int, error) {
+	st := d.st
 	if st.masked {
 		ws.Cipher(dst, st.mask, int(st.pos))
-		st.pos = uint8((int(st.pos) + k) & 3)
+		st.pos = uint8((int(st.pos) + len(dst)) & 3)
 	}
 	if d.checkText() && !d.utf8.Write(dst) {
 		return d.fail(ErrInvalidUTF8)
 	}
-	st.left -= int64(k)
+	st.left -= int64(len(dst))
 	if st.left > 0 || !st.fin {
-		return Message{}, k, nil
+		return Message{}, n, nil
 	}
-	return d.finish(d.st.buf, k)
+	return d.finish(d.st.buf, n)
+}
+
+// Room returns where the next payload bytes of the data frame being
+// consumed may be written directly, by a read from a socket or a decrypting
+// layer, instead of being passed to Decode: the free space after the
+// message in its buffer from DecoderConfig.Large, at most the bytes the
+// frame still lacks and at most max. It returns nil when no frame is being
+// consumed, the message is not in such a buffer, or d has failed. After
+// writing n bytes at the start of the returned slice, call Wrote(n); until
+// then, do not call Decode.
+func (d *Decoder) Room(max int) []byte {
+	st := d.st
+	if d.err != 0 || st == nil || st.left == 0 || !st.large || max <= 0 {
+		return nil
+	}
+	n := len(st.buf)
+	k := int(min(st.left, int64(max), int64(cap(st.buf)-n)))
+	return st.buf[n : n+k : n+k]
+}
+
+// Wrote consumes n bytes written at the start of the slice Room returned,
+// exactly as Decode would have consumed them: it returns the message they
+// complete, if any (Message.Kind is KindNone otherwise), or an error
+// (ErrInvalidUTF8, ErrOverBudget: the bytes are then dropped with the
+// message; the decoder stays failed).
+func (d *Decoder) Wrote(n int) (Message, error) {
+	if n <= 0 {
+		return Message{}, nil
+	}
+	st := d.st
+	if d.err != 0 || st == nil || !st.large || int64(n) > st.left || n > cap(st.buf)-len(st.buf) {
+		panic("codec: Wrote without Room, or more than it returned")
+	}
+	if b := d.cfg.Budget; b != nil && !b.take(n) {
+		_, _, err := d.fail(ErrOverBudget)
+		return Message{}, err
+	}
+	k := len(st.buf)
+	st.buf = st.buf[:k+n]
+	msg, _, err := d.arrived(st.buf[k:], n)
+	return msg, err
 }
 
 // stream returns the state of the message in progress, taking it from the

@@ -292,3 +292,90 @@ func FuzzDecoderMemory(f *testing.F) {
 		}
 	})
 }
+
+// TestRoomWrote: a frame's payload written straight into Room and
+// committed with Wrote decodes as if it had come through Decode, masked
+// and split anywhere; Wrote enforces the budget and text checks.
+func TestRoomWrote(t *testing.T) {
+	body := strings.Repeat("κόσμε-", 30000) // 330 KB of text
+	frame := cf(OpText, true, body)
+	_, hdr, _ := ParseHeader(frame)
+	for _, first := range []int{hdr, hdr + 1, hdr + 3, hdr + 70000} {
+		for _, chunk := range []int{1, 5, 4096, 1 << 20} {
+			fl := newFakeLarge()
+			cfg := &DecoderConfig{Large: fl, Budget: NewBudget(0)}
+			var d Decoder
+			d.Init(cfg)
+			if d.Room(100) != nil {
+				t.Fatal("Room with no frame in progress")
+			}
+			_, n, err := d.Decode(append([]byte(nil), frame[:first]...))
+			if err != nil || n != first {
+				t.Fatalf("header: n=%d err=%v", n, err)
+			}
+			rest := frame[first:]
+			var msg Message
+			for len(rest) > 0 {
+				room := d.Room(chunk)
+				if len(room) == 0 || len(room) > chunk || len(room) > len(rest) {
+					t.Fatalf("first %d chunk %d: room %d with %d left", first, chunk, len(room), len(rest))
+				}
+				k := copy(room, rest)
+				rest = rest[k:]
+				msg, err = d.Wrote(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if msg.Kind != KindText || string(msg.Payload) != body {
+				t.Fatalf("first %d chunk %d: %v, %d bytes", first, chunk, msg.Kind, len(msg.Payload))
+			}
+			if d.Room(100) != nil {
+				t.Fatal("Room after the frame ended")
+			}
+			d.Release()
+			if fl.outstanding() != 0 || cfg.Budget.Used() != 0 {
+				t.Fatal("buffers or budget left after Release")
+			}
+		}
+	}
+
+	// Invalid UTF-8 and the budget fail Wrote; misuse panics.
+	bad := []byte(body)
+	bad[100000] = 0xff
+	for _, tc := range []struct {
+		payload []byte
+		budget  int64
+		want    error
+	}{
+		{bad, 0, ErrInvalidUTF8},
+		{[]byte(body), 200000, ErrOverBudget},
+	} {
+		var d Decoder
+		d.Init(&DecoderConfig{Large: newFakeLarge(), Budget: NewBudget(tc.budget)})
+		f := cf(OpText, true, string(tc.payload))
+		d.Decode(append([]byte(nil), f[:hdr]...))
+		var err error
+		for rest := f[hdr:]; len(rest) > 0 && err == nil; {
+			k := copy(d.Room(65536), rest)
+			rest = rest[k:]
+			_, err = d.Wrote(k)
+		}
+		if err != tc.want {
+			t.Fatalf("got %v, want %v", err, tc.want)
+		}
+		if d.Room(10) != nil {
+			t.Fatal("Room after an error")
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("Wrote without Room did not panic")
+			}
+		}()
+		var d Decoder
+		d.Init(&clientConfig)
+		d.Wrote(1)
+	}()
+}

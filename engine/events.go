@@ -8,7 +8,12 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/region"
 )
+
+// regionIdle is how long the pages of a released large-message region stay
+// resident for reuse.
+const regionIdle = 2 * time.Second
 
 // events is the gnet.EventHandler behind a Server.
 type events struct {
@@ -153,5 +158,8 @@ func (e *events) OnTick() (time.Duration, gnet.Action) {
 	for _, l := range e.s.loopList() {
 		_ = l.el.Execute(context.Background(), (*tickRunner)(l))
 	}
+	// Pages kept for reuse by large messages go back to the kernel once
+	// no large message has needed them for a while.
+	region.Trim(regionIdle)
 	return e.s.cfg.TickInterval, gnet.None
 }

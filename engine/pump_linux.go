@@ -111,3 +111,15 @@ func writeSocketv(fd int, iov [][]byte) (int, error) {
 		return max(n, 0), err
 	}
 }
+
+// readSocket reads from fd without blocking: (0, nil) at end of stream,
+// errAgain when nothing is there.
+func readSocket(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		return max(n, 0), err
+	}
+}

@@ -7,8 +7,15 @@ import (
 	"github.com/switchboard-ws/switchboard/codec"
 )
 
-// readFrames decodes every complete frame gnet holds for c and acts on it.
-// It runs inside OnTraffic; the caller turns l.closeBusy into gnet.Close.
+// directReadMax bounds the bytes read straight into a message buffer per
+// event, so one large message does not starve the loop's other
+// connections (the level-triggered poller comes back for the rest).
+const directReadMax = 1 << 20
+
+// readFrames decodes every frame, or part of one, gnet holds for c and acts
+// on it; then, while a large frame's payload is still arriving, reads more
+// of it from the socket straight into its message buffer. It runs inside
+// OnTraffic; the caller turns l.closeBusy into gnet.Close.
 func (l *loop) readFrames(c *Conn) {
 	buf, _ := c.gc.Peek(-1)
 	off := 0
@@ -16,51 +23,14 @@ func (l *loop) readFrames(c *Conn) {
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
 		msg, n, err := c.dec.Decode(buf[off:])
 		if err != nil {
-			if err == codec.ErrOverBudget {
-				l.stats.budgetRefused.Add(1)
-			}
-			l.failProtocol(c, err)
+			l.failDecode(c, err)
 			break
 		}
 		if n == 0 {
 			break // need more bytes
 		}
 		off += n
-		c.lastRecv = now
-		if c.awaitPong {
-			// The peer answered: re-arm for the next ping interval rather
-			// than waiting out the pong deadline.
-			c.awaitPong = false
-			l.armHeartbeat(c)
-		}
-		switch msg.Kind {
-		case codec.KindText, codec.KindBinary:
-			l.stats.messagesIn.Add(1)
-			l.stats.bytesIn.Add(uint64(len(msg.Payload)))
-			if c.state != stateOpen {
-				continue // after our close frame, data is discarded (RFC 6455 §5.5.1)
-			}
-			if l.srv.cfg.IdleTimeout > 0 {
-				c.extension().lastMessage = now
-			}
-			if !l.admitMessage(c, len(msg.Payload), nowMs) {
-				l.overRate(c)
-				continue
-			}
-			typ := Binary
-			if msg.Kind == codec.KindText {
-				typ = Text
-			}
-			l.dispatchMessage(c, typ, msg.Payload)
-		case codec.KindPing:
-			if c.state == stateOpen {
-				l.writeControl(c, codec.OpPong, msg.Payload)
-			}
-		case codec.KindPong:
-			// Liveness only (recorded above).
-		case codec.KindClose:
-			l.onPeerClose(c, msg)
-		}
+		l.handle(c, msg, now, nowMs)
 	}
 	if c.state == stateClosed {
 		return // gnet drops the rest of the input when it closes the socket
@@ -71,7 +41,93 @@ func (l *loop) readFrames(c *Conn) {
 	if off > 0 {
 		_, _ = c.gc.Discard(off) // never Discard(0): gnet treats n <= 0 as "everything"
 	}
+	if off == len(buf) {
+		l.readDirect(c, now, nowMs)
+	}
 	c.dec.Recycle()
+}
+
+// readDirect reads the rest of a large frame in progress from the socket
+// into its message buffer: the kernel copies the bytes where they will be
+// delivered from, with no stop in gnet's buffer. It stops when the socket
+// is empty, the frame is complete (what follows it stays in the socket for
+// gnet to read), or directReadMax bytes were read.
+func (l *loop) readDirect(c *Conn, now uint32, nowMs uint32) {
+	for total := 0; total < directReadMax && (c.state == stateOpen || c.state == stateClosing); {
+		room := c.dec.Room(directReadMax - total)
+		if len(room) == 0 {
+			return
+		}
+		n, err := readSocket(c.gc.Fd(), room)
+		if n <= 0 {
+			switch {
+			case err == errAgain:
+			case err == nil: // EOF inside a frame
+				l.abort(c, &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: ErrConnectionLost})
+			default:
+				l.abort(c, &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: err})
+			}
+			return
+		}
+		total += n
+		msg, err := c.dec.Wrote(n)
+		if err != nil {
+			l.failDecode(c, err)
+			return
+		}
+		l.handle(c, msg, now, nowMs)
+		if msg.Kind != codec.KindNone {
+			return // the frame is complete
+		}
+	}
+}
+
+// failDecode fails c on an error from its decoder.
+func (l *loop) failDecode(c *Conn, err error) {
+	if err == codec.ErrOverBudget {
+		l.stats.budgetRefused.Add(1)
+	}
+	l.failProtocol(c, err)
+}
+
+// handle acts on what one Decode call consumed: a message, a control
+// frame, or (KindNone) part of one.
+func (l *loop) handle(c *Conn, msg codec.Message, now, nowMs uint32) {
+	c.lastRecv = now
+	if c.awaitPong {
+		// The peer answered: re-arm for the next ping interval rather
+		// than waiting out the pong deadline.
+		c.awaitPong = false
+		l.armHeartbeat(c)
+	}
+	switch msg.Kind {
+	case codec.KindText, codec.KindBinary:
+		l.stats.messagesIn.Add(1)
+		l.stats.bytesIn.Add(uint64(len(msg.Payload)))
+		if c.state != stateOpen {
+			return // after our close frame, data is discarded (RFC 6455 §5.5.1)
+		}
+		if l.srv.cfg.IdleTimeout > 0 {
+			c.extension().lastMessage = now
+		}
+		if !l.admitMessage(c, len(msg.Payload), nowMs) {
+			l.overRate(c)
+			return
+		}
+		typ := Binary
+		if msg.Kind == codec.KindText {
+			typ = Text
+		}
+		l.dispatchMessage(c, typ, msg.Payload)
+	case codec.KindPing:
+		if c.state == stateOpen {
+			l.writeControl(c, codec.OpPong, msg.Payload)
+		}
+	case codec.KindPong:
+		// Liveness only (recorded above).
+	case codec.KindClose:
+		l.onPeerClose(c, msg)
+	}
 }
 
 // onPeerClose answers the peer's close frame and closes TCP (the server

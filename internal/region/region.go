@@ -3,6 +3,7 @@ package region
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -49,6 +50,7 @@ type Pool struct {
 type entry struct {
 	b    []byte // the whole region, length 0
 	keep int    // resident bytes at its head
+	at   int64  // when it was put back (Unix ns)
 }
 
 var (
@@ -130,8 +132,60 @@ func (p *Pool) Put(b []byte) {
 		releasedBytes.Add(int64(touched - keep))
 	}
 	p.mu.Lock()
-	p.free = append(p.free, entry{b: whole[:0], keep: keep})
+	p.free = append(p.free, entry{b: whole[:0], keep: keep, at: time.Now().UnixNano()})
 	p.mu.Unlock()
+}
+
+// Trim hands back to the kernel the retained pages of regions released
+// more than idle ago, in every pool: memory kept for a flow of large
+// messages that has stopped goes back to the baseline. Cheap when nothing
+// is retained; meant to be called periodically (the engine does on its
+// ticker).
+func Trim(idle time.Duration) {
+	if retained.Load() == 0 {
+		return
+	}
+	poolsMu.Lock()
+	all := make([]*Pool, 0, len(pools))
+	for _, p := range pools {
+		all = append(all, p)
+	}
+	poolsMu.Unlock()
+	before := time.Now().Add(-idle).UnixNano()
+	for _, p := range all {
+		p.trim(before)
+	}
+}
+
+// trim releases the pages of free regions put back before the given time.
+// They leave the free list while their pages are released, so no Get can
+// hand one out half released.
+func (p *Pool) trim(before int64) {
+	var stale []entry
+	p.mu.Lock()
+	kept := p.free[:0]
+	for _, e := range p.free {
+		if e.keep > 0 && e.at < before {
+			stale = append(stale, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(p.free[len(kept):])
+	p.free = kept
+	p.mu.Unlock()
+	for i := range stale {
+		e := &stale[i]
+		release(e.b[:e.keep])
+		releasedBytes.Add(int64(e.keep))
+		retained.Add(-int64(e.keep))
+		e.keep = 0
+	}
+	if len(stale) > 0 {
+		p.mu.Lock()
+		p.free = append(p.free, stale...)
+		p.mu.Unlock()
+	}
 }
 
 // reserve takes up to want bytes (whole pages) of the retain bound.

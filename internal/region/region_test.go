@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -122,5 +123,41 @@ func TestForRoundsToPages(t *testing.T) {
 	}
 	if For(0) != nil || For(-1) != nil {
 		t.Fatal("For of a non-positive size")
+	}
+}
+
+func TestTrimReleasesIdleRegions(t *testing.T) {
+	p := For(2 << 20)
+	if p == nil {
+		t.Skip("regions not supported here")
+	}
+	defer SetRetain(SetRetain(DefaultRetain))
+	b := p.Get(1)
+	whole := b[:cap(b)]
+	b = append(b, make([]byte, 1<<20)...)
+	for i := range b {
+		b[i] = 1
+	}
+	p.Put(b)
+	if got := resident(t, whole); got != 256 {
+		t.Fatalf("retained after Put: %d pages", got)
+	}
+	Trim(time.Hour) // nothing that old
+	if got := resident(t, whole); got != 256 {
+		t.Fatalf("Trim released a region used just now: %d pages left", got)
+	}
+	time.Sleep(10 * time.Millisecond)
+	Trim(time.Millisecond)
+	if got := resident(t, whole); got != 0 {
+		t.Fatalf("after Trim: %d pages resident", got)
+	}
+	if st := ReadStats(); st.Retained != 0 {
+		t.Fatalf("retained %d after Trim", st.Retained)
+	}
+	// The region is still there to reuse.
+	if r := p.Get(1); unsafe.SliceData(r[:1]) != unsafe.SliceData(whole) {
+		t.Fatal("trimmed region not reused")
+	} else {
+		p.Put(r)
 	}
 }

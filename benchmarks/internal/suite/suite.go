@@ -92,7 +92,7 @@ func Full() Config {
 		Levels:    []int{1000, 5000, 10000, 19000},
 		EchoConns: 1000, EchoMsgs: 200, EchoSizes: []int{64, 1024},
 		BcastSubs: 10000, BcastK: 40, BcastSize: 64, BcastGap: 20 * time.Millisecond,
-		Large: []LargeEcho{{64 << 10, 8, 200}, {1 << 20, 8, 24}, {16 << 20, 2, 4}}, LargeTimeout: 20 * time.Second,
+		Large: []LargeEcho{{64 << 10, 8, 1000}, {1 << 20, 8, 80}, {16 << 20, 2, 10}}, LargeTimeout: 20 * time.Second,
 		StallConns: 500, StallSize: 1 << 20,
 		Settle: 500 * time.Millisecond, Timeout: 60 * time.Second,
 		ProfileConns: 10000, ProfileServers: []string{"switchboard", "gnet"},
