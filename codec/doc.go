@@ -5,8 +5,8 @@
 //
 // Every decoder works on whatever bytes have arrived so far and answers one
 // of three things: need more (nothing consumed, input untouched), a result
-// plus the number of bytes it used, or a *Error naming the close code or HTTP
-// status to send. Errors are package-level values: returning one never
+// (or progress) plus the number of bytes it used, or a *Error naming the
+// close code or HTTP status to send. Errors are package-level values: returning one never
 // allocates, and they compare with ==.
 //
 // Handshake (server side):
@@ -20,9 +20,14 @@
 //
 // Frames and messages: a Decoder (24 bytes, one per connection) decodes at
 // most one frame per call, checks every limit from the header before the
-// payload arrives, unmasks in place, reassembles fragmented messages with
-// control frames between fragments, validates UTF-8 fragment by fragment and
-// checks close payloads. Encoding: PutHeader, AppendFrame, AppendCloseFrame,
+// payload arrives, delivers a frame that arrived whole without a copy
+// (unmasked in place), consumes a data frame still arriving as far as it has
+// (so the caller's buffer never holds more than part of a header), reassembles
+// fragmented messages with control frames between fragments, validates UTF-8
+// as the bytes arrive and checks close payloads. A Budget bounds the bytes
+// all decoders hold in incomplete messages; LargeBuffers supplies the buffers
+// of large ones; Room and Wrote let a caller read a large frame's payload
+// straight into its buffer. Encoding: PutHeader, AppendFrame, AppendCloseFrame,
 // and PreparedFrame for a message encoded once and written to many
 // connections.
 package codec

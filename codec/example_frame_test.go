@@ -84,3 +84,30 @@ func ExampleValidCloseCode() {
 	// 4999 true
 	// 5000 false
 }
+
+// Many connections that each start a large message and stall: a shared
+// Budget bounds what they hold together, and the one that would pass it
+// fails with 1013 while the others go on.
+func ExampleBudget() {
+	budget := codec.NewBudget(100 << 10) // 100 KiB for all decoders
+	cfg := &codec.DecoderConfig{Budget: budget}
+	mask := [4]byte{1, 2, 3, 4}
+	frame := codec.AppendMaskedFrame(nil, codec.OpBinary, true, make([]byte, 60<<10), mask)
+
+	decoders := make([]codec.Decoder, 3)
+	for i := range decoders {
+		d := &decoders[i]
+		d.Init(cfg)
+		_, n, err := d.Decode(append([]byte(nil), frame[:40<<10]...)) // 40 KiB arrived
+		fmt.Println("decoder", i, "consumed", n, "err", err, "held", budget.Used())
+	}
+	for i := range decoders {
+		decoders[i].Release()
+	}
+	fmt.Println("held after release:", budget.Used(), "refused:", budget.Refused())
+	// Output:
+	// decoder 0 consumed 40960 err <nil> held 40952
+	// decoder 1 consumed 40960 err <nil> held 81904
+	// decoder 2 consumed 0 err websocket: 1013 server busy: inbound memory budget reached held 81904
+	// held after release: 0 refused: 1
+}

@@ -7,10 +7,16 @@
 // straight to the socket, elsewhere they hand the write to the loop (one
 // wake-up per loop for a whole batch).
 //
-// Everything is bounded: request head (431), message size (1009), outbound
+// Everything is bounded: request head (431), message size (1009), bytes
+// held in incomplete messages server-wide (InboundBudget, 1013), outbound
 // bytes per connection (OutboundPolicy), connections (503 above a ceiling
 // derived from the open-file limit). Heartbeats and timeouts run on one
 // timer wheel per loop.
+//
+// Large messages stream: a frame's payload leaves the socket buffers as it
+// arrives, into one buffer that holds the message once (memory committed as
+// bytes arrive), and a large reply the socket cannot take at once is held by
+// the engine, not copied, and written as the socket drains.
 //
 //	cfg := engine.DefaultConfig("127.0.0.1:8080")
 //	srv, _ := engine.New(cfg, engine.Handlers{

@@ -11,6 +11,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/region"
 	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
@@ -239,5 +240,29 @@ func TestLargeReplyBoundedByMaxOutbound(t *testing.T) {
 	_, p, err := c.ReadMessage(10 * time.Second)
 	if err != nil || len(p) != 16<<20 {
 		t.Fatalf("read reply: %d bytes, %v", len(p), err)
+	}
+}
+
+// TestPeerGoneMidFrame: a peer that closes TCP in the middle of a large
+// frame (read straight into its message buffer) is reported as lost, and
+// its bytes and buffer are given back.
+func TestPeerGoneMidFrame(t *testing.T) {
+	rec := newRecorder()
+	srv, addr := startServer(t, rec, largeConfig)
+	before := region.ReadStats().InUse
+	for _, part := range []int{100 << 10, 2 << 20} {
+		c := dial(t, addr, nil)
+		wire := maskedFrames(ws.OpBinary, make([]byte, 4<<20), 0)
+		if err := c.WriteRaw(wire[:part]); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "bytes buffered", func() bool { return srv.Stats().InboundBuffered >= int64(part-codec.MaxHeaderSize) })
+		_ = c.Close()
+		ce := rec.nextClose(t)
+		if ce.Code != codec.CloseAbnormal || !ce.Remote {
+			t.Fatalf("after %d bytes: %v", part, ce)
+		}
+		waitFor(t, "budget given back", func() bool { return srv.Stats().InboundBuffered == 0 })
+		waitFor(t, "region given back", func() bool { return region.ReadStats().InUse == before })
 	}
 }

@@ -2,7 +2,7 @@
 # usage: benchmarks/scripts/stall-budget.sh [N] [SIZE]
 #   e.g. benchmarks/scripts/stall-budget.sh            # 6000 stalled 1 MiB messages
 #        benchmarks/scripts/stall-budget.sh 200        # a small run
-#        SERVER_ARGS="-max-inbound-buffered 268435456" benchmarks/scripts/stall-budget.sh
+#        SERVER_ARGS="-inbound-budget 268435456" benchmarks/scripts/stall-budget.sh
 #        SERVER_CMD="/tmp/x -addr {addr} -ping-interval 0" benchmarks/scripts/stall-budget.sh
 #
 # Starts a WebSocket echo server, then (benchmarks/cmd/stall) opens N

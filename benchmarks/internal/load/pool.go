@@ -253,22 +253,12 @@ func (r EchoResult) Rate() float64 {
 // (false for a warm-up). It stops sending after timeout.
 func (p *Pool) Echo(ctx context.Context, conns, msgs, size int, timeout time.Duration, record bool) (EchoResult, error) {
 	res := EchoResult{Hist: &histo.H{}}
-	var ws []int
-	left := conns
-	for w := range p.workers {
-		if left <= 0 {
-			break
-		}
-		n := min(left, p.workers[w].live)
-		if n == 0 {
-			continue
-		}
-		left -= n
-		res.Conns += n
-		if err := p.send(w, Command{Op: "echo", Conns: n, Msgs: msgs, Size: size, TimeoutMS: int(timeout / time.Millisecond), Record: record}); err != nil {
-			return res, err
-		}
-		ws = append(ws, w)
+	ws, n, err := p.spread(conns, func(n int) Command {
+		return Command{Op: "echo", Conns: n, Msgs: msgs, Size: size, TimeoutMS: int(timeout / time.Millisecond), Record: record}
+	})
+	res.Conns = n
+	if err != nil {
+		return res, err
 	}
 	label := "echo"
 	if !record {
@@ -313,22 +303,12 @@ type StallResult struct {
 // connections stay open until the pool closes (or the server closes them).
 func (p *Pool) Stall(ctx context.Context, conns, size int, timeout time.Duration) (StallResult, error) {
 	var res StallResult
-	var ws []int
-	left := conns
-	for w := range p.workers {
-		if left <= 0 {
-			break
-		}
-		n := min(left, p.workers[w].live)
-		if n == 0 {
-			continue
-		}
-		left -= n
-		res.Conns += n
-		if err := p.send(w, Command{Op: "stall", Conns: n, Size: size, TimeoutMS: int(timeout / time.Millisecond)}); err != nil {
-			return res, err
-		}
-		ws = append(ws, w)
+	ws, n, err := p.spread(conns, func(n int) Command {
+		return Command{Op: "stall", Conns: n, Size: size, TimeoutMS: int(timeout / time.Millisecond)}
+	})
+	res.Conns = n
+	if err != nil {
+		return res, err
 	}
 	p.startBar(fmt.Sprintf("stall %dB", size), res.Conns)
 	evs, err := p.wait(ctx, ws, "stalled", timeout+time.Minute)
@@ -577,4 +557,25 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// spread hands cmd(n) to the workers in order, each for as many of its live
+// connections as are still needed, until conns are covered. It returns the
+// workers used and the connections covered.
+func (p *Pool) spread(conns int, cmd func(n int) Command) (ws []int, covered int, err error) {
+	for w := range p.workers {
+		if covered >= conns {
+			break
+		}
+		n := min(conns-covered, p.workers[w].live)
+		if n == 0 {
+			continue
+		}
+		covered += n
+		if err := p.send(w, cmd(n)); err != nil {
+			return ws, covered, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, covered, nil
 }

@@ -59,6 +59,10 @@ type LargeRun struct {
 	Err    string       `json:"err,omitempty"`
 }
 
+// closedSettle is how long the stall job waits after the last connection
+// closed before it reads the server's memory again.
+const closedSettle = 3 * time.Second
+
 // StallRun is one stalled-partial-message job.
 type StallRun struct {
 	Server string `json:"server"`
@@ -83,7 +87,8 @@ type StallRun struct {
 	RSSPer  float64 `json:"rss_per"`
 	HeapPer float64 `json:"heap_per"`
 	Ratio   float64 `json:"ratio"`
-	// ClosedRSS is the RSS (after a GC) once every connection is closed
+	// ClosedRSS is the RSS (after a GC) closedSettle after every connection
+	// is closed
 	// again; compare with BaseRSS.
 	ClosedRSS uint64 `json:"closed_rss"`
 	Err       string `json:"err,omitempty"`
@@ -204,7 +209,10 @@ func stallJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Option
 	if _, err := srv.waitConns(0, 30*time.Second); err != nil {
 		return fail(err)
 	}
-	time.Sleep(cfg.Settle)
+	// Servers give memory back on their own schedule (a GC, switchboard's
+	// release of idle large-message pages after 2 s): read it once they
+	// have had the time.
+	time.Sleep(closedSettle)
 	if m, err = srv.mem(); err != nil {
 		return fail(err)
 	}
@@ -306,7 +314,7 @@ func writeLarge(w func(string, ...any), r *Results, s Summary, rel string, imgs 
 	}
 	if len(r.Stall) > 0 {
 		w("## Stalled partial messages\n\n")
-		w("%d connections each hold an incomplete %s message (all of it sent but the last byte). Per partial message: the server's RSS and Go heap growth over the same connections idle (lower is better; bytes held outside the Go heap, in memory a server maps itself, show in RSS only); × message = RSS per message over the %d bytes received, so 1.00× is each byte held once; held = connections the server still held then (it may close stalled ones); left unread = bytes sent that the server had not read then (in kernel socket queues, not in its RSS; the figure is per job, not per message); after closing = RSS once every connection is closed, against the baseline with them idle.\n\n", r.Config.StallConns, sizeStr(r.Config.StallSize), r.Config.StallSize-1)
+		w("%d connections each hold an incomplete %s message (all of it sent but the last byte). Per partial message: the server's RSS and Go heap growth over the same connections idle (lower is better; bytes held outside the Go heap, in memory a server maps itself, show in RSS only); × message = RSS per message over the %d bytes received, so 1.00× is each byte held once; held = connections the server still held then (it may close stalled ones); left unread = bytes sent that the server had not read then (in kernel socket queues, not in its RSS; the figure is per job, not per message); after closing = RSS 3 s after every connection is closed, against the baseline with them idle.\n\n", r.Config.StallConns, sizeStr(r.Config.StallSize), r.Config.StallSize-1)
 		w("| server | RSS per message | × message | heap per message | held / sent | left unread | RSS after closing |\n|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, srv := range r.Config.Servers {
 			if srv.Raw {

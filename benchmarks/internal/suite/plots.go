@@ -92,15 +92,9 @@ func memPlot(r *Results, s Summary, path, title string, val func(MemPoint) float
 		if len(xys) == 0 {
 			continue
 		}
-		l, sc, err := plotter.NewLinePoints(xys)
-		if err != nil {
+		if err := addSeries(p, i, srv.Title, xys); err != nil {
 			return err
 		}
-		l.Color, sc.Color = colorOf(i), colorOf(i)
-		l.Width = vg.Points(2)
-		sc.Shape = draw.CircleGlyph{}
-		p.Add(l, sc)
-		p.Legend.Add(srv.Title, l, sc)
 	}
 	if top > 0 {
 		p.Y.Max = top * 8 // room for the legend above the lines
@@ -233,15 +227,9 @@ func largePlot(r *Results, s Summary, path string) error {
 		if len(xys) == 0 {
 			continue
 		}
-		l, sc, err := plotter.NewLinePoints(xys)
-		if err != nil {
+		if err := addSeries(p, i, srv.Title, xys); err != nil {
 			return err
 		}
-		l.Color, sc.Color = colorOf(i), colorOf(i)
-		l.Width = vg.Points(2)
-		sc.Shape = draw.CircleGlyph{}
-		p.Add(l, sc)
-		p.Legend.Add(srv.Title, l, sc)
 	}
 	if hi > 0 {
 		p.Y.Min, p.Y.Max = lo/2, hi*30 // room for the legend above the lines
@@ -295,4 +283,18 @@ func stallPlot(r *Results, s Summary, path string) error {
 	p.NominalX(names...)
 	p.Y.Min, p.Y.Max = 0, top*1.3 // room for the legend
 	return p.Save(8*vg.Inch, 4.5*vg.Inch, path)
+}
+
+// addSeries adds one server's line with points, in its colour, to p.
+func addSeries(p *plot.Plot, i int, title string, xys plotter.XYs) error {
+	l, sc, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	l.Color, sc.Color = colorOf(i), colorOf(i)
+	l.Width = vg.Points(2)
+	sc.Shape = draw.CircleGlyph{}
+	p.Add(l, sc)
+	p.Legend.Add(title, l, sc)
+	return nil
 }
