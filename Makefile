@@ -1,4 +1,7 @@
 GO ?= go
+# bash for pipefail: a test run piped through testreport keeps go test's
+# exit status.
+SHELL := /bin/bash
 
 .PHONY: test peers fmt vet race load bench-smoke fuzz soak bench bench-quick
 
@@ -16,8 +19,10 @@ fmt:
 vet:
 	$(GO) vet ./...
 
+# Output as without -v, plus the list of tests that skipped and why
+# (internal/cmd/testreport).
 race:
-	$(GO) test -race -count=1 ./...
+	set -o pipefail; $(GO) test -race -count=1 -json ./... | $(GO) run ./internal/cmd/testreport
 
 # Load tests skip themselves under -race (it slows their clients 5-10x).
 load:

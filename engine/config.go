@@ -74,6 +74,15 @@ type Config struct {
 	// single acceptor hands connections to the loops and may run ahead of
 	// them by a burst; FDHeadroom must then cover the burst. Default on.
 	ReusePort bool
+	// ShareAddr lets this server start on a port another switchboard
+	// process (same user) already serves: both then listen with
+	// SO_REUSEPORT (Linux, FreeBSD) and the kernel spreads new connections
+	// over them. The joining process asks for it; the one already running
+	// needs nothing. That is the zero-downtime restart (docs/scaling.md).
+	// Off by default: Run fails with an error wrapping syscall.EADDRINUSE
+	// ("address already in use") when anything listens on Addr already.
+	// Needs ReusePort.
+	ShareAddr bool
 
 	// MaxMessageSize bounds a message (after reassembly) and so a frame;
 	// bigger ones are refused with close 1009 from their header. 0: 1 MiB.
@@ -206,6 +215,9 @@ func (c Config) normalize() (Config, error) {
 		errs = append(errs, errors.New("Addr is empty"))
 	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("Addr %q: %w", c.Addr, err))
+	}
+	if c.ShareAddr && !c.ReusePort {
+		errs = append(errs, errors.New("ShareAddr needs ReusePort"))
 	}
 	if c.EventLoops < 0 {
 		errs = append(errs, errors.New("EventLoops is negative"))

@@ -30,8 +30,8 @@ const (
 // loop, batched with others for the same loop.
 //
 // One Conn lives per connection, so it is laid out to fit the 128-byte
-// size class (TestConnSize keeps it there): what an idle connection needs
-// is inline, everything else sits in a connExt allocated on first use.
+// size class (a test keeps it there): what an idle connection needs is
+// inline, and rarely used state is allocated on first use.
 type Conn struct {
 	gc     gnet.Conn // loop only
 	loop   *loop

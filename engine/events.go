@@ -42,6 +42,9 @@ func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
+	if a, ok := gc.Context().(*adoption); ok {
+		return s.adopt(gc, a) // upgraded by net/http (nethttp_loop.go)
+	}
 	l := s.loopOf(gc.EventLoop())
 	l.enter()
 	if s.live.Add(1) > int64(s.ceiling) || s.shuttingDown.Load() {
@@ -140,6 +143,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None // never upgraded: no OnClose for the application
 	}
 	l.stats.close(report.Code)
+	l.stats.causes[causeOf(report)].Add(1)
 	if report.Err != nil && report.Err != ErrConnectionLost && report.Err != ErrServerClosed {
 		e.s.logOnce(c, "websocket closed", "code", int(report.Code), "reason", report.Reason, "err", report.Err.Error())
 	}
@@ -155,6 +159,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 // OnTick runs on gnet's ticker goroutine: it only hands each loop a task
 // that advances that loop's wheel.
 func (e *events) OnTick() (time.Duration, gnet.Action) {
+	e.s.mount.markReady() // the first tick runs once every loop is registered
 	for _, l := range e.s.loopList() {
 		_ = l.el.Execute(context.Background(), (*tickRunner)(l))
 	}

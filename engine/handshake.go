@@ -39,33 +39,10 @@ func (l *loop) readHandshake(c *Conn) {
 		l.serveHTTP(c, ur)
 		return
 	}
-	if l.srv.shuttingDown.Load() {
-		l.reject(c, &HTTPError{Status: 503, Body: "server shutting down\n"}, rejectShutdown)
-		return
-	}
-	if err := req.ValidateUpgrade(); err != nil {
-		l.rejectCodec(c, err, rejectInvalid)
-		return
-	}
-	if !l.srv.originAllowed(ur) {
-		l.reject(c, &HTTPError{Status: 403, Body: "origin not allowed\n"}, rejectOrigin)
-		return
-	}
 	var resp UpgradeResponse
-	if hook := cfg.Upgrade; hook != nil {
-		if err := l.callUpgradeHook(hook, ur, &resp); err != nil {
-			var he *HTTPError
-			if !errors.As(err, &he) {
-				he = &HTTPError{Status: 403, Body: "forbidden\n"}
-			}
-			l.reject(c, he, rejectHook)
-			return
-		}
-		if resp.Protocol != "" && !req.HasProtocol(resp.Protocol) {
-			l.srv.logOnce(c, "upgrade hook chose a subprotocol the client did not offer", "protocol", resp.Protocol)
-			l.reject(c, &HTTPError{Status: 500, Body: "internal error\n"}, rejectHook)
-			return
-		}
+	if r, ok := l.srv.decideUpgrade(ur, &resp); !ok {
+		l.refuse(c, r)
+		return
 	}
 	if info := l.srv.keepInfo(req, resp.Protocol); info != rootInfo {
 		c.extension().info = info
@@ -95,10 +72,64 @@ func (l *loop) readHandshake(c *Conn) {
 	}
 }
 
-func (l *loop) callUpgradeHook(hook UpgradeFunc, r *UpgradeRequest, resp *UpgradeResponse) (err error) {
+// verdict is why a handshake was refused: a handshake error the codec
+// found, or a policy or application refusal.
+type verdict struct {
+	reason rejectReason
+	codec  *codec.Error // set for a codec error
+	http   *HTTPError   // set otherwise
+}
+
+// decideUpgrade makes the checks every upgrade passes, on the engine's own
+// listener and through net/http alike, after the request head is parsed:
+// shutdown, ValidateUpgrade, the Origin policy, then the Upgrade hook
+// (which may fill resp; a panic in it refuses with 500) and the subprotocol
+// it chose. It reports false and why when the handshake is refused.
+func (s *Server) decideUpgrade(ur *UpgradeRequest, resp *UpgradeResponse) (verdict, bool) {
+	if s.shuttingDown.Load() {
+		return verdict{reason: rejectShutdown, http: &HTTPError{Status: 503, Body: "server shutting down\n"}}, false
+	}
+	if err := ur.ValidateUpgrade(); err != nil {
+		var ce *codec.Error
+		if !errors.As(err, &ce) || ce.Status == 0 {
+			ce = codec.ErrMalformedRequest
+		}
+		return verdict{reason: rejectInvalid, codec: ce}, false
+	}
+	if !s.originAllowed(ur) {
+		return verdict{reason: rejectOrigin, http: &HTTPError{Status: 403, Body: "origin not allowed\n"}}, false
+	}
+	hook := s.cfg.Upgrade
+	if hook == nil {
+		return verdict{}, true
+	}
+	if err := s.callUpgradeHook(hook, ur, resp); err != nil {
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			he = &HTTPError{Status: 403, Body: "forbidden\n"}
+		}
+		return verdict{reason: rejectHook, http: he}, false
+	}
+	if resp.Protocol != "" && !ur.HasProtocol(resp.Protocol) {
+		s.logger.Info("upgrade hook chose a subprotocol the client did not offer", "protocol", resp.Protocol, "remote", addrString(ur.RemoteAddr))
+		return verdict{reason: rejectHook, http: &HTTPError{Status: 500, Body: "internal error\n"}}, false
+	}
+	return verdict{}, true
+}
+
+// refuse answers a refused handshake on the engine's own listener.
+func (l *loop) refuse(c *Conn, r verdict) {
+	if r.codec != nil {
+		l.rejectCodec(c, r.codec, r.reason)
+		return
+	}
+	l.reject(c, r.http, r.reason)
+}
+
+func (s *Server) callUpgradeHook(hook UpgradeFunc, r *UpgradeRequest, resp *UpgradeResponse) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			l.srv.logPanic(nil, p)
+			s.logPanic(nil, p)
 			err = &HTTPError{Status: 500, Body: "internal error\n"}
 		}
 	}()

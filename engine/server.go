@@ -43,6 +43,8 @@ type Server struct {
 	started      atomic.Bool
 	shuttingDown atomic.Bool
 	stopOnce     sync.Once
+
+	mount mountState // connections handed over by net/http (nethttp.go)
 }
 
 // New checks cfg and returns a server that will call h. Nothing listens
@@ -88,10 +90,16 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	addr, err := resolveAddr(s.cfg.Addr)
 	if err != nil {
+		close(s.booted)
 		close(s.done)
 		return err
 	}
 	s.addr = addr
+	if err := s.claimAddr(); err != nil { // see listen.go
+		close(s.booted)
+		close(s.done)
+		return err
+	}
 	s.ceiling = fdCeiling(s.cfg)
 	go func() {
 		select {
@@ -106,7 +114,12 @@ func (s *Server) Run(ctx context.Context) error {
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.EventLoops),
 		gnet.WithReusePort(s.cfg.ReusePort),
+		gnet.WithReuseAddr(true), // TIME_WAIT leftovers do not block a restart
 		gnet.WithTicker(true),
+		// Least-connections is safe for Engine.Register from many goroutines
+		// (connections handed over by net/http); with ReusePort it is unused
+		// for accepted ones.
+		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
 		gnet.WithLogger(gnetLogger{s.logger}),
@@ -114,11 +127,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if n := s.cfg.SocketSendBuffer; n > 0 {
 		opts = append(opts, gnet.WithSocketSendBuffer(n))
 	}
+	guard := s.guardAddr()
 	err = gnet.Run(&events{s: s}, "tcp://"+addr, opts...)
 	select {
 	case <-s.booted:
 	default:
 		close(s.booted) // failed before boot: unblock Addr
+	}
+	if gerr := guard(); gerr != nil && err == nil {
+		err = gerr
 	}
 	s.pump.close()
 	s.runErr = err

@@ -47,6 +47,7 @@ type loopStats struct {
 	budgetRefused atomic.Uint64
 	rejects       [numRejectReasons]atomic.Uint64
 	closes        [16]atomic.Uint64 // codes 1000..1015
+	causes        [numCloseCauses]atomic.Uint64
 	closesMu      sync.Mutex
 	closesOther   map[codec.CloseCode]uint64 // application codes, rare
 	_             [64]byte                   // keep loops' counters off one cache line
@@ -80,6 +81,12 @@ type Stats struct {
 	Dropped     uint64            // outbound messages dropped by PolicyDrop
 	RateLimited uint64            // inbound messages over the rate limits
 	Closes      map[codec.CloseCode]uint64
+	// CloseCauses counts closed connections by why they closed: "peer",
+	// "application", "connection_lost", "protocol", "message_too_big",
+	// "inbound_budget", "rate_limit", "outbound_full", "write_stall",
+	// "pong_timeout", "idle_timeout", "close_timeout", "shutdown",
+	// "handler_panic". Causes that never happened are absent.
+	CloseCauses map[string]uint64
 	// InboundBuffered is the payload bytes held now in data messages still
 	// in progress, server-wide; InboundBufferedPeak the most held at once.
 	// Both stay within InboundBudget (Config.InboundBudget).
@@ -99,12 +106,12 @@ func (s *Server) Stats() Stats {
 		MaxConns:            s.ceiling,
 		Rejected:            make(map[string]uint64),
 		Closes:              make(map[codec.CloseCode]uint64),
+		CloseCauses:         make(map[string]uint64),
 		InboundBuffered:     b.Used(),
 		InboundBufferedPeak: b.Peak(),
 		InboundBudget:       s.cfg.InboundBudget,
 	}
-	for _, l := range s.loopList() {
-		ls := &l.stats
+	for _, ls := range s.allStats() {
 		st.Accepted += ls.accepted.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()
@@ -123,6 +130,11 @@ func (s *Server) Stats() Stats {
 				st.Closes[codec.CloseCode(1000+i)] += n
 			}
 		}
+		for i := range ls.causes {
+			if n := ls.causes[i].Load(); n > 0 {
+				st.CloseCauses[closeCause(i).String()] += n
+			}
+		}
 		ls.closesMu.Lock()
 		for code, n := range ls.closesOther {
 			st.Closes[code] += n
@@ -130,4 +142,15 @@ func (s *Server) Stats() Stats {
 		ls.closesMu.Unlock()
 	}
 	return st
+}
+
+// allStats lists the counters to sum: each loop's, and those of handshakes
+// refused on the net/http path (Server.UpgradeHTTP), which no loop saw.
+func (s *Server) allStats() []*loopStats {
+	loops := s.loopList()
+	all := make([]*loopStats, 0, len(loops)+1)
+	for _, l := range loops {
+		all = append(all, &l.stats)
+	}
+	return append(all, &s.mount.stats)
 }

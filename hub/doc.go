@@ -46,14 +46,15 @@
 // A publish allocates the frame once, whatever the number of subscribers;
 // waking each loop costs two more allocations inside gnet
 // (EventLoop.Execute), so a publish to subscribers on L loops allocates at
-// most 1+2L objects (TestPublishAllocs, BenchmarkFanout). Delivery itself
-// is one write(2) per subscriber, from the loop that owns it.
+// most 1+2L objects (the package's tests and benchmarks check it).
+// Delivery itself is one write(2) per subscriber, from the loop that owns
+// it.
 //
 // A subscription costs the hub about 94 bytes of heap when it is a
 // connection's first (the per-connection record included) and about 33
-// bytes for each further one, measured at 10,000 real connections
-// (TestFanoutLarge). On the project's 2-core machine, fanning one 64-byte
-// message out to 10,000 subscribers on 2 event loops took 73–88 ms at the
+// bytes for each further one, measured at 10,000 real connections. On the
+// project's 2-core machine, fanning one 64-byte message out to 10,000
+// subscribers on 2 event loops took 73–88 ms at the
 // median and 147–180 ms at p99 (two runs of 200 publishes), from Publish to
 // the last client's read, with the clients in a second process on the same
 // 2 cores; the time goes to the kernel, one write(2) per subscriber and one

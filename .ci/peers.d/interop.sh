@@ -28,15 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 			say "need root to install: ${missing[*]}"; exit 1
 		fi
 	fi
-	apt_install() {
+	# Wait up to 10 minutes for the dpkg lock (another install, or
+	# unattended-upgrades on a fresh machine) instead of failing at once.
+	apt() {
 		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q --no-install-recommends "${missing[@]}"
+			apt-get -o DPkg::Lock::Timeout=600 "$@"
 	}
+	apt_install() { apt install -y -q --no-install-recommends "${missing[@]}"; }
 	say "installing ${missing[*]}"
 	if ! apt_install; then
 		say "first attempt failed: apt-get update, then again"
-		"${sudo[@]}" apt-get update -q
-		apt_install
+		apt update -q && apt_install
 	fi
 fi
 
@@ -45,6 +47,11 @@ dir=internal/interop
 stamp=$dir/node_modules/.package-lock.json
 if [ ! -d "$dir/node_modules/ws" ] || [ ! -d "$dir/node_modules/playwright-core" ] ||
 	[ ! -e "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+	npm_ci() { (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error); }
 	say "npm ci in $dir"
-	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+	if ! npm_ci; then
+		say "npm ci failed; retrying once"
+		sleep 5
+		npm_ci
+	fi
 fi

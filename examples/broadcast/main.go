@@ -1,7 +1,8 @@
 // Command broadcast is a chat room server: GET / serves a page to pick a
-// name and a room and chat; the WebSocket at /ws?room=NAME joins the room,
-// and every text message a client sends goes to every client in its room,
-// the sender included.
+// name and a room and chat; the WebSocket at /ws?room=ROOM&name=NAME joins
+// the room under that name, and every text message a client sends goes to
+// every client in its room, the sender included, stamped by the server
+// with the sender's name (a name inside the message is ignored).
 //
 //	go run ./examples/broadcast -addr 127.0.0.1:8080
 //
@@ -59,6 +60,7 @@ func main() {
 		os.Exit(2)
 	}
 	defer h.Close()
+	startDebug(srv, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -97,7 +99,8 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 		"/":        {ContentType: "text/html; charset=utf-8", Body: indexHTML},
 		"/healthz": {Body: []byte("ok\n")},
 	})
-	// The room is decided at the upgrade and kept as the connection's value.
+	// The room and the user's name are decided at the upgrade and kept as
+	// the connection's value (see member).
 	cfg.Upgrade = func(r *engine.UpgradeRequest, resp *engine.UpgradeResponse) error {
 		if string(r.Path) != "/ws" {
 			return &engine.HTTPError{Status: 404, Body: "not found\n"}
@@ -110,20 +113,28 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 		if err := checkRoom(room); err != nil {
 			return &engine.HTTPError{Status: 400, Body: err.Error() + "\n"}
 		}
-		resp.Value = room
+		name := q.Get("name")
+		if err := checkName(name); err != nil {
+			return &engine.HTTPError{Status: 400, Body: err.Error() + "\n"}
+		}
+		resp.Value = &member{room: room, name: name}
 		return nil
 	}
 	app := engine.Handlers{
 		Open: func(c *engine.Conn) {
-			_ = h.Subscribe(c, c.Value().(string))
+			_ = h.Subscribe(c, c.Value().(*member).room)
 		},
 		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
 			if typ != engine.Text {
 				return // the chat carries text only
 			}
-			// The frame is encoded once for the whole room; Publish copies
-			// data, which is only valid during this call.
-			_ = h.Publish(c.Value().(string), engine.Text, data)
+			m := c.Value().(*member)
+			msg, err := stamp(m, data) // the server says who sent it
+			if err != nil {
+				return
+			}
+			// The frame is encoded once for the whole room.
+			_ = h.Publish(m.room, engine.Text, msg)
 		},
 	}
 	// h.Handler leaves the room when a connection closes.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,9 +49,9 @@ func start(t *testing.T, redisURL string) string {
 	return addr
 }
 
-func dial(t *testing.T, addr, room string) *wstest.Client {
+func dial(t *testing.T, addr, room, name string) *wstest.Client {
 	t.Helper()
-	c, err := wstest.Dial(addr, &wstest.DialOptions{Path: "/ws?room=" + room})
+	c, err := wstest.Dial(addr, &wstest.DialOptions{Path: "/ws?room=" + room + "&name=" + url.QueryEscape(name)})
 	if err != nil {
 		t.Fatalf("dial room %q: %v", room, err)
 	}
@@ -78,7 +79,8 @@ func TestPageAndRooms(t *testing.T) {
 		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 
-	for _, bad := range []string{"/ws", "/ws?room=", "/ws?room=a%20b", "/ws?room=" + strings.Repeat("x", 65), "/other?room=a"} {
+	for _, bad := range []string{"/ws", "/ws?room=", "/ws?room=a%20b&name=x", "/ws?room=" + strings.Repeat("x", 65) + "&name=x", "/other?room=a&name=x",
+		"/ws?room=a", "/ws?room=a&name=", "/ws?room=a&name=%3Cb%3E", "/ws?room=a&name=" + strings.Repeat("x", 33)} {
 		_, err := wstest.Dial(addr, &wstest.DialOptions{Path: bad})
 		var he *wstest.HandshakeError
 		if !errorsAs(err, &he) || (he.Status != 400 && he.Status != 404) {
@@ -86,12 +88,19 @@ func TestPageAndRooms(t *testing.T) {
 		}
 	}
 
-	a1, a2, b := dial(t, addr, "a"), dial(t, addr, "a"), dial(t, addr, "b")
-	if err := a1.WriteText(`{"name":"x","text":"hi"}`); err != nil {
+	a1, a2, b := dial(t, addr, "a", "alice"), dial(t, addr, "a", "Zoë K."), dial(t, addr, "b", "bob")
+	if err := a1.WriteText(`{"text":"hi"}`); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, a1, `{"name":"x","text":"hi"}`) // the sender included
-	expect(t, a2, `{"name":"x","text":"hi"}`)
+	expect(t, a1, `{"name":"alice","text":"hi"}`) // the sender included
+	expect(t, a2, `{"name":"alice","text":"hi"}`)
+	// Identity is the connection's, decided at the upgrade: a name in the
+	// message is ignored.
+	if err := a2.WriteText(`{"name":"alice","text":"I am alice"}`); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, a1, `{"name":"Zoë K.","text":"I am alice"}`)
+	expect(t, a2, `{"name":"Zoë K.","text":"I am alice"}`)
 	if err := b.ExpectSilence(100 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +110,8 @@ func TestPageAndRooms(t *testing.T) {
 func TestTwoInstancesOneChat(t *testing.T) {
 	rs := redistest.Start(t)
 	addrA, addrB := start(t, rs.URL()), start(t, rs.URL())
-	ca, cb := dial(t, addrA, "lobby"), dial(t, addrB, "lobby")
+	ca, cb := dial(t, addrA, "lobby", "a"), dial(t, addrB, "lobby", "b")
+	ping := `{"name":"a","text":"ping"}`
 	// Until B has subscribed in Redis, A's messages do not reach it (at most
 	// once): send until one does.
 	deadline := time.Now().Add(10 * time.Second)
@@ -109,8 +119,8 @@ func TestTwoInstancesOneChat(t *testing.T) {
 		if err := ca.WriteText("ping"); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, ca, "ping")
-		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && string(p) == "ping" {
+		expect(t, ca, ping)
+		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && string(p) == ping {
 			break
 		} else if err != nil && !strings.Contains(err.Error(), "timeout") {
 			t.Fatal(err)
@@ -125,12 +135,12 @@ func TestTwoInstancesOneChat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = cb.WriteText("from b")
-	expect(t, cb, "from b")
-	expect(t, ca, "from b")
-	_ = ca.WriteText("from a")
-	expect(t, ca, "from a")
-	expect(t, cb, "from a")
+	_ = cb.WriteText(`{"text":"from b"}`)
+	expect(t, cb, `{"name":"b","text":"from b"}`)
+	expect(t, ca, `{"name":"b","text":"from b"}`)
+	_ = ca.WriteText(`{"text":"from a"}`)
+	expect(t, ca, `{"name":"a","text":"from a"}`)
+	expect(t, cb, `{"name":"a","text":"from a"}`)
 }
 
 // TestBrowser opens the page of two instances sharing a Redis in headless

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/examples/internal/debugsrv"
+	"github.com/switchboard-ws/switchboard/metrics"
 )
 
 func main() {
@@ -31,6 +33,7 @@ func main() {
 	flag.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "connections per client IP (0: unlimited)")
 	flag.IntVar(&cfg.MaxHandshakesPerSecond, "max-handshakes", cfg.MaxHandshakesPerSecond, "new connections per second, server-wide (0: unlimited)")
 	verbose := flag.Bool("v", false, "log every connection problem")
+	debugAddr := debugsrv.Flag()
 	flag.Parse()
 
 	level := slog.LevelWarn
@@ -48,6 +51,10 @@ func main() {
 		},
 	})
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if _, err := debugsrv.Start(*debugAddr, metrics.Config{Engine: srv}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}

@@ -71,6 +71,8 @@ try {
   }
   if (!seen) throw new Error("bob never saw alice's message across instances");
   if (!(await sees(alice, "hello from alice #1"))) throw new Error("alice does not see her own message");
+  // The server stamps the name chosen at the upgrade on each message.
+  if (!(await sees(bob, "alice:hello from alice #"))) throw new Error("bob does not see alice's name on her message");
 
   await say(bob, "hi alice, bob here");
   if (!(await sees(alice, "hi alice, bob here"))) throw new Error("alice did not get bob's answer");

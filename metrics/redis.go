@@ -1,0 +1,48 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-ws/switchboard/hub/redisbroker"
+)
+
+type brokerDescs struct{ fields []field[redisbroker.Stats] }
+
+func newBrokerDescs(cl prometheus.Labels) *brokerDescs {
+	type S = redisbroker.Stats
+	return &brokerDescs{fields: []field[S]{
+		gauge("switchboard_redis_connected",
+			"1 while the Redis subscription connection is up, else 0.", cl,
+			func(s *S) float64 { return boolValue(s.Connected) }),
+		gauge("switchboard_redis_publishing",
+			"1 while the last attempt to publish to Redis succeeded (or none failed yet), else 0.", cl,
+			func(s *S) float64 { return boolValue(s.Publishing) }),
+		gauge("switchboard_redis_topics",
+			"Channels Redis confirmed on the subscription connection.", cl,
+			func(s *S) float64 { return float64(s.Topics) }),
+		counter("switchboard_redis_published_total",
+			"Messages Redis took.", cl,
+			func(s *S) float64 { return float64(s.Published) }),
+		counter("switchboard_redis_lost_total",
+			"Messages not sent to other nodes: queue full, or Redis unreachable.", cl,
+			func(s *S) float64 { return float64(s.Lost) }),
+		counter("switchboard_redis_received_total",
+			"Messages from other nodes handed to the hub.", cl,
+			func(s *S) float64 { return float64(s.Received) }),
+		counter("switchboard_redis_own_total",
+			"This node's own messages coming back from Redis, dropped.", cl,
+			func(s *S) float64 { return float64(s.Own) }),
+		counter("switchboard_redis_invalid_total",
+			"Messages on our channels that could not be decoded, dropped.", cl,
+			func(s *S) float64 { return float64(s.Invalid) }),
+		counter("switchboard_redis_reconnects_total",
+			"Subscription connections made after the first.", cl,
+			func(s *S) float64 { return float64(s.Reconnects) }),
+	}}
+}
+
+func (d *brokerDescs) describe(ch chan<- *prometheus.Desc) { describeFields(ch, d.fields) }
+
+func (d *brokerDescs) collect(ch chan<- prometheus.Metric, st redisbroker.Stats) {
+	collectFields(ch, d.fields, &st)
+}
