@@ -41,7 +41,7 @@ func raiseNoFile() int {
 		}
 	}
 	const maxInt = int(^uint(0) >> 1)
-	if rl.Cur > uint64(maxInt) {
+	if uint64(rl.Cur) > uint64(maxInt) { // Cur is uint64 on Linux, int64 on the BSDs
 		return maxInt
 	}
 	return int(rl.Cur)
