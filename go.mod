@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gobwas/ws v1.5.0
+	github.com/klauspost/compress v1.18.0
 	github.com/panjf2000/gnet/v2 v2.10.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/prometheus/client_model v0.6.2

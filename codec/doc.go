@@ -30,4 +30,11 @@
 // straight into its buffer. Encoding: PutHeader, AppendFrame, AppendCloseFrame,
 // and PreparedFrame for a message encoded once and written to many
 // connections.
+//
+// permessage-deflate (RFC 7692) negotiation: DeflatePolicy.NegotiateDeflate
+// picks the first acceptable offer from the request's
+// Sec-WebSocket-Extensions headers (malformed offers are declined, never a
+// failed handshake) and returns DeflateParams, whose AppendExtension is the
+// answer for the 101 and whose InboundWindow/OutboundWindow size the
+// per-connection history internal/pmd keeps. Compression is not here.
 package codec

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pmd
+
+const raceEnabled = false

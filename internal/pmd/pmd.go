@@ -1,0 +1,179 @@
+package pmd
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// Errors Inflate returns. They are package values: compare with ==.
+var (
+	// ErrTooLarge: the message inflates to more than the limit (a
+	// decompression bomb or an oversized message). The engine closes 1009.
+	ErrTooLarge = errors.New("pmd: inflated message exceeds the limit")
+	// ErrCorrupt: the payload is not valid DEFLATE data. The engine closes
+	// 1007.
+	ErrCorrupt = errors.New("pmd: invalid compressed data")
+)
+
+// Level is the flate level of Deflate: 1, best speed. Chat and market JSON
+// compresses 3–8× at this level; higher levels cost 2–5× the CPU for a
+// few percent.
+const Level = flate.BestSpeed
+
+// tail is what RFC 7692 §7.2.2 says to append to a message before
+// inflating it (the end of the sync flush the sender removed), followed by
+// an empty final stored block so the inflater reports io.EOF instead of
+// waiting for more input. A payload that already ended with a final block
+// (BFINAL set, §7.2.3.4) never reads it.
+var tail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// compressor is a pooled flate writer and the sink it writes into.
+type compressor struct {
+	fw  *flate.Writer
+	out appendWriter
+}
+
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+var compressors = sync.Pool{New: func() any {
+	c := new(compressor)
+	c.fw, _ = flate.NewWriter(&c.out, Level) // cannot fail for a valid level
+	return c
+}}
+
+// decompressor is a pooled flate reader and the source it reads from.
+type decompressor struct {
+	fr  io.ReadCloser // also a flate.Resetter
+	src source
+	one [1]byte // probes for a byte past the limit without escaping
+}
+
+var decompressors = sync.Pool{New: func() any {
+	d := new(decompressor)
+	d.fr = flate.NewReader(&d.src)
+	return d
+}}
+
+// source reads a payload and then the tail, without copying either. It is an
+// io.ByteReader, so the inflater does not wrap it in a bufio.Reader.
+type source struct {
+	p []byte
+	i int
+}
+
+func (s *source) reset(p []byte) { s.p, s.i = p, 0 }
+
+func (s *source) Read(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		c, err := s.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		b[n] = c
+		n++
+	}
+	return n, nil
+}
+
+func (s *source) ReadByte() (byte, error) {
+	i := s.i
+	if i < len(s.p) {
+		s.i++
+		return s.p[i], nil
+	}
+	if i -= len(s.p); i < len(tail) {
+		s.i++
+		return tail[i], nil
+	}
+	return 0, io.EOF
+}
+
+// Deflate appends to dst the permessage-deflate payload of msg: msg
+// compressed as one sync-flushed DEFLATE stream with its trailing 0x00 0x00
+// 0xff 0xff removed (RFC 7692 §7.2.1). dict, when not empty, is the
+// connection's Window under context takeover (at most 32 KiB are used); nil
+// compresses the message alone, as no context takeover and broadcasts need.
+// The result may be longer than msg (small or incompressible messages): the
+// caller then sends msg uncompressed. A compressor is borrowed from a pool
+// for the call; nothing is allocated in steady state beyond growing dst.
+func Deflate(dst, msg, dict []byte) []byte {
+	c := compressors.Get().(*compressor)
+	c.out.b = dst
+	// Always ResetDict, even with a nil dict: Reset would reuse the
+	// dictionary of the previous borrower.
+	c.fw.ResetDict(&c.out, dict)
+	_, _ = c.fw.Write(msg) // appendWriter never fails
+	_ = c.fw.Flush()
+	out := c.out.b
+	c.out.b = nil
+	compressors.Put(c)
+	if n := len(out); n-len(dst) >= 4 && out[n-4] == 0 && out[n-3] == 0 && out[n-2] == 0xff && out[n-1] == 0xff {
+		out = out[:n-4]
+	}
+	return out
+}
+
+// minGrow is the least Inflate grows dst by when it runs out of room.
+const minGrow = 512
+
+// Inflate appends to dst the message that payload (a permessage-deflate
+// payload, RFC 7692 §7.2.2) inflates to, reading at most limit bytes of
+// output: if there would be more it stops there and returns ErrTooLarge, so
+// a decompression bomb costs at most limit bytes of buffer and the CPU time
+// to produce them. dict, when not empty, is the connection's inbound Window
+// under context takeover. dst grows only as output is produced (doubling,
+// at least 512 bytes, never past len(dst)+limit): a dst with room for limit
+// bytes is never reallocated. Invalid data returns ErrCorrupt. On error the
+// returned slice holds what was inflated so far. A decompressor is borrowed
+// from a pool for the call.
+func Inflate(dst, payload, dict []byte, limit int) ([]byte, error) {
+	d := decompressors.Get().(*decompressor)
+	defer decompressors.Put(d)
+	d.src.reset(payload)
+	defer d.src.reset(nil)
+	if err := d.fr.(flate.Resetter).Reset(&d.src, dict); err != nil {
+		return dst, ErrCorrupt
+	}
+	end := len(dst) + max(limit, 0)
+	for {
+		if len(dst) == end {
+			// At the limit: the message is too large if one more byte comes.
+			for {
+				n, err := d.fr.Read(d.one[:])
+				switch {
+				case n > 0:
+					return dst, ErrTooLarge
+				case err == io.EOF:
+					return dst, nil
+				case err != nil:
+					return dst, ErrCorrupt
+				}
+			}
+		}
+		if len(dst) == cap(dst) {
+			grown := make([]byte, len(dst), len(dst)+min(max(len(dst), minGrow), end-len(dst)))
+			dst = grown[:copy(grown, dst)]
+		}
+		room := dst[len(dst):min(cap(dst), end)]
+		n, err := d.fr.Read(room)
+		dst = dst[:len(dst)+n]
+		switch {
+		case err == io.EOF:
+			return dst, nil
+		case err != nil:
+			return dst, ErrCorrupt
+		}
+	}
+}
