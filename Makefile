@@ -26,7 +26,7 @@ race:
 
 # Load tests skip themselves under -race (it slows their clients 5-10x).
 load:
-	$(GO) test -count=1 -run 'AmongThousand' -v ./hub/
+	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad' -v ./hub/ ./engine/
 
 # The benchmark harness is its own module (peers' dependencies stay out of
 # go.mod): gofmt, vet and a tiny run of the generator against every server.

@@ -44,21 +44,22 @@ func (p Policy) String() string {
 
 // Defaults used by DefaultConfig and for zero size limits.
 const (
-	DefaultMaxMessageSize    = codec.DefaultMaxMessageSize // 1 MiB
-	DefaultMaxHeadSize       = codec.DefaultMaxHeadSize    // 8 KiB
-	DefaultMaxOutbound       = 4 << 20                     // 4 MiB per connection
-	DefaultReadBufferSize    = 256 << 10                   // per event loop
-	DefaultFDHeadroom        = 64
-	DefaultTickInterval      = 250 * time.Millisecond
-	DefaultHandshakeTimeout  = 10 * time.Second
-	DefaultPingInterval      = 25 * time.Second
-	DefaultPongTimeout       = 10 * time.Second
-	DefaultCloseTimeout      = 5 * time.Second
-	DefaultWriteStallTimeout = 30 * time.Second
-	DefaultShutdownTimeout   = 10 * time.Second
-	DefaultMessagesPerSecond = 1000
-	DefaultBytesPerSecond    = 16 << 20
-	DefaultHandshakesPerSec  = 10000
+	DefaultMaxMessageSize     = codec.DefaultMaxMessageSize // 1 MiB
+	DefaultMaxHeadSize        = codec.DefaultMaxHeadSize    // 8 KiB
+	DefaultMaxOutbound        = 4 << 20                     // 4 MiB per connection
+	DefaultReadBufferSize     = 256 << 10                   // per event loop
+	DefaultFDHeadroom         = 64
+	DefaultTickInterval       = 250 * time.Millisecond
+	DefaultHandshakeTimeout   = 10 * time.Second
+	DefaultPingInterval       = 25 * time.Second
+	DefaultPongTimeout        = 10 * time.Second
+	DefaultCloseTimeout       = 5 * time.Second
+	DefaultWriteStallTimeout  = 30 * time.Second
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultMessagesPerSecond  = 1000
+	DefaultBytesPerSecond     = 16 << 20
+	DefaultHandshakesPerSec   = 10000
+	DefaultMaxPendingUpgrades = 10000
 )
 
 // Config configures a Server. Start from DefaultConfig: in a Config literal,
@@ -140,6 +141,11 @@ type Config struct {
 	// server (a token bucket with a burst of one second's worth); more are
 	// answered 503 and closed. 0: unlimited.
 	MaxHandshakesPerSecond int
+	// MaxPendingUpgrades caps the handshakes waiting server-wide for a
+	// deferred upgrade decision (UpgradeRequest.Defer); past it Defer
+	// returns ErrTooManyPendingUpgrades and the client gets 503 with
+	// Retry-After (Stats.Rejected["pending_upgrades"]). 0: 10000.
+	MaxPendingUpgrades int
 
 	// AllowedOrigins lists the Origin values (e.g. "https://app.example.com")
 	// a browser may connect from besides the server's own Host. "*" allows
@@ -258,8 +264,11 @@ func (c Config) normalize() (Config, error) {
 	if c.OutboundPolicy > PolicyDrop || c.RatePolicy > PolicyDrop {
 		errs = append(errs, errors.New("unknown Policy value"))
 	}
-	if c.MaxMessagesPerSecond < 0 || c.MessageBurst < 0 || c.MaxBytesPerSecond < 0 || c.ByteBurst < 0 || c.MaxConnsPerIP < 0 || c.MaxHandshakesPerSecond < 0 {
+	if c.MaxMessagesPerSecond < 0 || c.MessageBurst < 0 || c.MaxBytesPerSecond < 0 || c.ByteBurst < 0 || c.MaxConnsPerIP < 0 || c.MaxHandshakesPerSecond < 0 || c.MaxPendingUpgrades < 0 {
 		errs = append(errs, errors.New("rate and per-IP limits must not be negative"))
+	}
+	if c.MaxPendingUpgrades == 0 {
+		c.MaxPendingUpgrades = DefaultMaxPendingUpgrades
 	}
 	if c.MaxMessagesPerSecond > 0 && c.MessageBurst == 0 {
 		c.MessageBurst = 2 * c.MaxMessagesPerSecond

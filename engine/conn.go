@@ -80,6 +80,8 @@ type connExt struct {
 	written    uint32 // bytes handed to gnet since the stall clock started
 
 	pend *pending // large writes the socket has not taken yet (loop only)
+
+	decision *Decision // a deferred upgrade decision still pending (loop only)
 }
 
 // extension returns c's connExt, allocating it on first use. Safe from

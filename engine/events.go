@@ -127,6 +127,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.state = stateClosed
 	c.closed.Store(true)
 	l.wheel.Cancel(&c.timer)
+	cancelDeferred(c) // a pending upgrade decision: Accept now returns ErrClosed
 	l.dropPending(c)
 	l.unlink(c)
 	e.s.live.Add(-1)

@@ -121,6 +121,12 @@ type UpgradeRequest struct {
 	*codec.Request // Path, RawQuery, Host, Origin, Header(), Cookie(), Protocols(), ...
 	// RemoteAddr is the peer's address.
 	RemoteAddr net.Addr
+
+	srv      *Server
+	conn     *Conn     // nil on the net/http path
+	end      int       // length of the request head (engine's listener)
+	decision *Decision // set by Defer
+	overCap  bool      // Defer found MaxPendingUpgrades reached
 }
 
 // UpgradeResponse is what the upgrade hook answers for an accepted handshake.
@@ -136,7 +142,9 @@ type UpgradeResponse struct {
 // UpgradeFunc decides a handshake before the 101 is sent; auth belongs here.
 // Return nil to accept (filling resp as needed). Return an *HTTPError to
 // reject with its status, headers and body; any other error rejects with
-// 403 Forbidden. It runs on the event loop and must not block.
+// 403 Forbidden. It runs on the event loop and must not block: a decision
+// that needs I/O (a session store, an auth service) calls r.Defer, returns
+// nil, and answers later from another goroutine (see Decision).
 type UpgradeFunc func(r *UpgradeRequest, resp *UpgradeResponse) error
 
 // HTTPError rejects a handshake or answers a plain HTTP request.

@@ -13,6 +13,10 @@ import (
 // with the frames that came behind the head in the same packets.
 func (l *loop) readHandshake(c *Conn) {
 	cfg := &l.srv.cfg
+	if e := c.ext.Load(); e != nil && e.decision != nil {
+		l.deferredPending(c, e.decision) // the hook deferred: wait for its answer
+		return
+	}
 	buf, _ := c.gc.Peek(-1)
 	if len(buf) > 0 && (buf[0] < 'A' || buf[0] > 'Z') {
 		// Not an HTTP method (a TLS hello on a plain port, garbage): answer
@@ -34,29 +38,41 @@ func (l *loop) readHandshake(c *Conn) {
 		l.rejectCodec(c, err, rejectMalformed)
 		return
 	}
-	ur := &UpgradeRequest{Request: req, RemoteAddr: c.RemoteAddr()}
+	ur := &UpgradeRequest{Request: req, RemoteAddr: c.RemoteAddr(), conn: c, end: end}
 	if !req.IsUpgrade() {
 		l.serveHTTP(c, ur)
 		return
 	}
 	var resp UpgradeResponse
-	if r, ok := l.srv.decideUpgrade(ur, &resp); !ok {
+	r, ok := l.srv.decideUpgrade(ur, &resp)
+	switch {
+	case !ok:
 		l.refuse(c, r)
-		return
+	case ur.decision != nil:
+		l.park(c, ur.decision) // answered later: finishDeferred (defer.go)
+	default:
+		l.open(c, req.Key, &resp, l.srv.keepInfo(req, resp.Protocol), end)
 	}
-	if info := l.srv.keepInfo(req, resp.Protocol); info != rootInfo {
+	*req = codec.Request{} // do not keep the head alive through the scratch request
+}
+
+// open writes the 101 for the request head of length end, makes c an open
+// connection keeping info and resp.Value, runs OnOpen, then goes on with
+// the frames that came behind the head.
+func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, end int) {
+	cfg := &l.srv.cfg
+	if info != rootInfo {
 		c.extension().info = info
 	}
 	if resp.Value != nil {
 		c.SetValue(resp.Value)
 	}
-	out := codec.AppendUpgradeResponse(l.resp[:0], req.Key, resp.Protocol, resp.Header)
+	out := codec.AppendUpgradeResponse(l.resp[:0], key, resp.Protocol, resp.Header)
 	l.resp = out[:0]
 	if _, err := c.gc.Write(out); err != nil || c.state == stateClosed {
 		return
 	}
 	_, _ = c.gc.Discard(end)
-	*req = codec.Request{} // do not keep the head alive through the scratch request
 	c.upgraded = true
 	c.state = stateOpen
 	now := l.tick()
@@ -84,7 +100,10 @@ type verdict struct {
 // listener and through net/http alike, after the request head is parsed:
 // shutdown, ValidateUpgrade, the Origin policy, then the Upgrade hook
 // (which may fill resp; a panic in it refuses with 500) and the subprotocol
-// it chose. It reports false and why when the handshake is refused.
+// it chose. It reports false and why when the handshake is refused. When
+// the hook deferred (UpgradeRequest.Defer) on the engine's listener it
+// reports true with ur.decision set; through net/http it waits for the
+// answer here.
 func (s *Server) decideUpgrade(ur *UpgradeRequest, resp *UpgradeResponse) (verdict, bool) {
 	if s.shuttingDown.Load() {
 		return verdict{reason: rejectShutdown, http: &HTTPError{Status: 503, Body: "server shutting down\n"}}, false
@@ -103,12 +122,26 @@ func (s *Server) decideUpgrade(ur *UpgradeRequest, resp *UpgradeResponse) (verdi
 	if hook == nil {
 		return verdict{}, true
 	}
-	if err := s.callUpgradeHook(hook, ur, resp); err != nil {
-		var he *HTTPError
-		if !errors.As(err, &he) {
-			he = &HTTPError{Status: 403, Body: "forbidden\n"}
+	ur.srv = s // Defer works only during the hook
+	err := s.callUpgradeHook(hook, ur, resp)
+	ur.srv = nil
+	if d := ur.decision; d != nil {
+		switch {
+		case err != nil: // deferred, then refused or panicked
+			d.cancel()
+			ur.decision = nil
+		case ur.conn != nil:
+			return verdict{}, true // parked on the loop until answered
+		default:
+			ur.decision = nil
+			err = s.awaitDecision(d, resp) // net/http: this goroutine may wait
 		}
-		return verdict{reason: rejectHook, http: he}, false
+	}
+	if ur.overCap {
+		return verdict{reason: rejectPendingUpgrades, http: pendingUpgradesFull}, false
+	}
+	if err != nil {
+		return verdict{reason: rejectHook, http: hookRefusal(err)}, false
 	}
 	if resp.Protocol != "" && !ur.HasProtocol(resp.Protocol) {
 		s.logger.Info("upgrade hook chose a subprotocol the client did not offer", "protocol", resp.Protocol, "remote", addrString(ur.RemoteAddr))

@@ -42,7 +42,10 @@ type Server struct {
 	nextID       atomic.Uint64
 	started      atomic.Bool
 	shuttingDown atomic.Bool
-	stopOnce     sync.Once
+	// pendingUpgrades counts deferred upgrade decisions not yet answered
+	// or cancelled (defer.go), against Config.MaxPendingUpgrades.
+	pendingUpgrades atomic.Int64
+	stopOnce        sync.Once
 
 	mount mountState // connections handed over by net/http (nethttp.go)
 }

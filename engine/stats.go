@@ -22,12 +22,13 @@ const (
 	rejectHandshakeTimeout                     // request not complete in time
 	rejectPerIP                                // MaxConnsPerIP reached (429)
 	rejectHandshakeRate                        // MaxHandshakesPerSecond reached (503)
+	rejectPendingUpgrades                      // MaxPendingUpgrades reached (503)
 	numRejectReasons
 )
 
 var rejectNames = [numRejectReasons]string{
 	"capacity", "shutdown", "head_too_large", "malformed", "invalid_upgrade",
-	"not_upgrade", "origin", "hook", "handshake_timeout", "per_ip", "handshake_rate",
+	"not_upgrade", "origin", "hook", "handshake_timeout", "per_ip", "handshake_rate", "pending_upgrades",
 }
 
 func (r rejectReason) String() string { return rejectNames[r] }
@@ -96,6 +97,9 @@ type Stats struct {
 	// BudgetRefused counts connections closed with 1013 because their
 	// message's next bytes would have passed InboundBudget.
 	BudgetRefused uint64
+	// PendingUpgrades is the handshakes waiting now for a deferred upgrade
+	// decision (UpgradeRequest.Defer), at most Config.MaxPendingUpgrades.
+	PendingUpgrades int64
 }
 
 // Stats returns the server's counters, summed over its loops.
@@ -110,6 +114,7 @@ func (s *Server) Stats() Stats {
 		InboundBuffered:     b.Used(),
 		InboundBufferedPeak: b.Peak(),
 		InboundBudget:       s.cfg.InboundBudget,
+		PendingUpgrades:     s.pendingUpgrades.Load(),
 	}
 	for _, ls := range s.allStats() {
 		st.Accepted += ls.accepted.Load()

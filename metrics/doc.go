@@ -31,6 +31,7 @@
 //	switchboard_inbound_buffered_peak_bytes     gauge    the most held at once since start
 //	switchboard_inbound_budget_bytes            gauge    the server-wide bound on them (InboundBudget)
 //	switchboard_inbound_budget_refused_total    counter  connections closed 1013 at the budget
+//	switchboard_pending_upgrades                gauge    deferred upgrade decisions awaited now (MaxPendingUpgrades)
 //
 // Hub (Config.Hub, hub.Stats):
 //

@@ -21,6 +21,7 @@ func (fakeEngine) Stats() engine.Stats {
 		InboundBufferedPeak: 8192,
 		InboundBudget:       1 << 30,
 		BudgetRefused:       5,
+		PendingUpgrades:     6,
 	}
 }
 

@@ -195,6 +195,7 @@ func TestValues(t *testing.T) {
 		{"switchboard_inbound_buffered_peak_bytes", gaugeT, "", 8192},
 		{"switchboard_inbound_budget_bytes", gaugeT, "", 1 << 30},
 		{"switchboard_inbound_budget_refused_total", counterT, "", 5},
+		{"switchboard_pending_upgrades", gaugeT, "", 6},
 		{"switchboard_hub_overflows_total", counterT, "", 9},
 		{"switchboard_redis_connected", gaugeT, "", 1},
 		{"switchboard_redis_publishing", gaugeT, "", 0},
