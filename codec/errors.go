@@ -70,6 +70,7 @@ var (
 	ErrFrameTooBig        = &Error{Code: CloseMessageTooBig, Reason: "frame too big"}
 	ErrMessageTooBig      = &Error{Code: CloseMessageTooBig, Reason: "message too big"}
 	ErrInvalidUTF8        = &Error{Code: CloseInvalidPayload, Reason: "invalid UTF-8 in text message"}
+	ErrBadCompressed      = &Error{Code: CloseInvalidPayload, Reason: "invalid permessage-deflate data"}
 	ErrCloseTooShort      = &Error{Code: CloseProtocolError, Reason: "close frame payload of 1 byte"}
 	ErrInvalidCloseCode   = &Error{Code: CloseProtocolError, Reason: "invalid close code"}
 	ErrInvalidCloseReason = &Error{Code: CloseInvalidPayload, Reason: "close reason not valid UTF-8"}

@@ -127,7 +127,8 @@ type Config struct {
 	// as a token bucket holding MessageBurst messages (0: twice the rate).
 	// MaxBytesPerSecond does the same for their payload bytes, with
 	// ByteBurst (0: twice the rate, at least 2 × MaxMessageSize). Past
-	// either, RatePolicy applies. 0 disables.
+	// either, RatePolicy applies. 0 disables. A compressed message
+	// (permessage-deflate) counts by its inflated size.
 	MaxMessagesPerSecond int
 	MessageBurst         int
 	MaxBytesPerSecond    int
@@ -146,6 +147,27 @@ type Config struct {
 	// returns ErrTooManyPendingUpgrades and the client gets 503 with
 	// Retry-After (Stats.Rejected["pending_upgrades"]). 0: 10000.
 	MaxPendingUpgrades int
+
+	// Deflate is the permessage-deflate (RFC 7692) policy. The zero value,
+	// the default, declines every offer: compression costs CPU on every
+	// message both ways (a pooled compressor per message sent, a pooled
+	// decompressor per message received), so it is opt-in. With
+	// codec.DeflateNoContextTakeover a connection that negotiated it costs
+	// nothing more while idle; with codec.DeflateContextTakeover it keeps
+	// up to two windows (2^ServerMaxWindowBits and 2^ClientMaxWindowBits
+	// bytes, 4 KiB each by default) from its first compressed message on.
+	// MaxMessageSize bounds a message after inflation: a message that
+	// inflates past it is stopped there and closed with 1009. The upgrade
+	// hook sees the agreed parameters (UpgradeRequest.Deflate) and may
+	// decline them (UpgradeResponse.NoDeflate). Prepared frames (hub
+	// broadcasts, Conn.WritePrepared) are sent uncompressed for now.
+	Deflate codec.DeflatePolicy
+	// DeflateThreshold is the size below which an outbound data message is
+	// sent uncompressed on a connection that negotiated permessage-deflate.
+	// 0: DefaultDeflateThreshold (128 bytes; at flate level 1 a shorter
+	// message shrinks little if at all). A message whose compressed form is
+	// not smaller is sent plain as well.
+	DeflateThreshold int
 
 	// AllowedOrigins lists the Origin values (e.g. "https://app.example.com")
 	// a browser may connect from besides the server's own Host. "*" allows
@@ -306,6 +328,19 @@ func (c Config) normalize() (Config, error) {
 	}
 	if !codec.ValidCloseCode(c.IdleCloseCode) {
 		errs = append(errs, fmt.Errorf("IdleCloseCode %d cannot be sent", c.IdleCloseCode))
+	}
+	if c.Deflate.Mode > codec.DeflateContextTakeover {
+		errs = append(errs, errors.New("unknown Deflate.Mode"))
+	}
+	if c.Deflate.ServerMaxWindowBits < 0 || c.Deflate.ServerMaxWindowBits > codec.DeflateMaxWindowBits ||
+		c.Deflate.ClientMaxWindowBits < 0 || c.Deflate.ClientMaxWindowBits > codec.DeflateMaxWindowBits {
+		errs = append(errs, errors.New("Deflate window bits must be 0 (default) to 15"))
+	}
+	if c.DeflateThreshold < 0 {
+		errs = append(errs, errors.New("DeflateThreshold is negative"))
+	}
+	if c.DeflateThreshold == 0 {
+		c.DeflateThreshold = DefaultDeflateThreshold
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

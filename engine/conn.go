@@ -55,6 +55,10 @@ type Conn struct {
 	state     connState
 	awaitPong bool
 	upgraded  bool // the 101 went out and OnOpen ran
+
+	// pmd is permessage-deflate (deflate.go), set before OnOpen and
+	// constant after; 0: not negotiated. The last spare byte of Conn.
+	pmd uint8
 }
 
 // connExt holds what an idle connection does not need: it is allocated
@@ -82,6 +86,8 @@ type connExt struct {
 	pend *pending // large writes the socket has not taken yet (loop only)
 
 	decision *Decision // a deferred upgrade decision still pending (loop only)
+
+	pmdw *pmdWindows // permessage-deflate dictionaries under context takeover (loop only)
 }
 
 // extension returns c's connExt, allocating it on first use. Safe from
@@ -283,6 +289,11 @@ func (c *Conn) write(op codec.OpCode, p []byte) error {
 		return ErrClosed
 	}
 	buf := framePool.Get()
+	if c.pmd != 0 && !op.IsControl() && len(p) >= c.loop.srv.cfg.DeflateThreshold {
+		// Compressed on the loop, which owns the connection's window.
+		buf.B = append(buf.B[:0], p...)
+		return c.loop.post(task{conn: c, kind: taskDeflate, op: op, buf: buf}, len(buf.B))
+	}
 	buf.B = codec.AppendFrame(buf.B[:0], op, p)
 	return c.loop.post(task{conn: c, kind: taskFrame, buf: buf}, len(buf.B))
 }

@@ -69,6 +69,9 @@ type Decision struct {
 	offered []string
 	info    *connInfo
 	end     int // length of the request head in gnet's inbound buffer
+
+	deflate   codec.DeflateParams // permessage-deflate agreed before the hook
+	deflateOK bool
 }
 
 // Defer parks the handshake until the returned Decision is answered with
@@ -106,6 +109,7 @@ func (r *UpgradeRequest) Defer() (*Decision, error) {
 			d.offered = append(d.offered, string(p))
 		}
 		d.info = s.keepInfo(r.Request, "")
+		d.deflate, d.deflateOK = r.deflate, r.deflateOK
 	}
 	r.decision = d
 	return d, nil
@@ -209,7 +213,16 @@ func (l *loop) finishDeferred(c *Conn, d *Decision) {
 		withProtocol.protocol = p
 		info = &withProtocol
 	}
-	l.open(c, d.key, resp, info, d.end)
+	if setsExtensions(resp) {
+		l.srv.logger.Info("upgrade decision set Sec-WebSocket-Extensions, which only the engine answers (see Config.Deflate)", "remote", addrString(c.RemoteAddr()))
+		l.reject(c, &HTTPError{Status: 500, Body: "internal error\n"}, rejectHook)
+		return
+	}
+	var pmd *codec.DeflateParams
+	if d.deflateOK && !resp.NoDeflate {
+		pmd = &d.deflate
+	}
+	l.open(c, d.key, resp, info, d.end, pmd)
 }
 
 // awaitDecision waits, in a net/http request's goroutine, for the answer

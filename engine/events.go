@@ -129,6 +129,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	l.wheel.Cancel(&c.timer)
 	cancelDeferred(c) // a pending upgrade decision: Accept now returns ErrClosed
 	l.dropPending(c)
+	releaseWindows(c)
 	l.unlink(c)
 	e.s.live.Add(-1)
 	e.s.release(c.RemoteAddr())

@@ -127,16 +127,32 @@ type UpgradeRequest struct {
 	end      int       // length of the request head (engine's listener)
 	decision *Decision // set by Defer
 	overCap  bool      // Defer found MaxPendingUpgrades reached
+
+	deflate   codec.DeflateParams // what permessage-deflate negotiation agreed
+	deflateOK bool                // it agreed on something
+}
+
+// Deflate returns the permessage-deflate parameters the server agreed to
+// under Config.Deflate (ok is false when the client offered none the
+// policy accepts, or the policy is off). The hook may decline them with
+// UpgradeResponse.NoDeflate.
+func (r *UpgradeRequest) Deflate() (p codec.DeflateParams, ok bool) {
+	return r.deflate, r.deflateOK
 }
 
 // UpgradeResponse is what the upgrade hook answers for an accepted handshake.
 type UpgradeResponse struct {
 	// Protocol is the chosen subprotocol; it must be one the client offered.
 	Protocol string
-	// Header holds extra response headers.
+	// Header holds extra response headers. Sec-WebSocket-Extensions is the
+	// engine's: a response that sets it is refused (500).
 	Header []codec.HeaderField
 	// Value becomes the connection's initial Conn.Value.
 	Value any
+	// NoDeflate declines permessage-deflate for this connection even when
+	// negotiation agreed (UpgradeRequest.Deflate): the 101 then carries no
+	// extension.
+	NoDeflate bool
 }
 
 // UpgradeFunc decides a handshake before the 101 is sent; auth belongs here.

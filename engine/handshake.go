@@ -51,15 +51,16 @@ func (l *loop) readHandshake(c *Conn) {
 	case ur.decision != nil:
 		l.park(c, ur.decision) // answered later: finishDeferred (defer.go)
 	default:
-		l.open(c, req.Key, &resp, l.srv.keepInfo(req, resp.Protocol), end)
+		l.open(c, req.Key, &resp, l.srv.keepInfo(req, resp.Protocol), end, ur.agreedDeflate(&resp))
 	}
 	*req = codec.Request{} // do not keep the head alive through the scratch request
 }
 
 // open writes the 101 for the request head of length end, makes c an open
-// connection keeping info and resp.Value, runs OnOpen, then goes on with
-// the frames that came behind the head.
-func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, end int) {
+// connection keeping info and resp.Value (and permessage-deflate with pmd,
+// when not nil), runs OnOpen, then goes on with the frames that came
+// behind the head.
+func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, end int, pmd *codec.DeflateParams) {
 	cfg := &l.srv.cfg
 	if info != rootInfo {
 		c.extension().info = info
@@ -67,10 +68,13 @@ func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, 
 	if resp.Value != nil {
 		c.SetValue(resp.Value)
 	}
-	out := codec.AppendUpgradeResponse(l.resp[:0], key, resp.Protocol, resp.Header)
+	out := appendUpgrade(l.resp[:0], key, resp, pmd)
 	l.resp = out[:0]
 	if _, err := c.gc.Write(out); err != nil || c.state == stateClosed {
 		return
+	}
+	if pmd != nil {
+		c.setDeflate(pmd)
 	}
 	_, _ = c.gc.Discard(end)
 	c.upgraded = true
@@ -118,6 +122,9 @@ func (s *Server) decideUpgrade(ur *UpgradeRequest, resp *UpgradeResponse) (verdi
 	if !s.originAllowed(ur) {
 		return verdict{reason: rejectOrigin, http: &HTTPError{Status: 403, Body: "origin not allowed\n"}}, false
 	}
+	if s.cfg.Deflate.Mode != codec.DeflateOff {
+		ur.deflate, ur.deflateOK = s.cfg.Deflate.NegotiateDeflate(ur.Request)
+	}
 	hook := s.cfg.Upgrade
 	if hook == nil {
 		return verdict{}, true
@@ -147,7 +154,20 @@ func (s *Server) decideUpgrade(ur *UpgradeRequest, resp *UpgradeResponse) (verdi
 		s.logger.Info("upgrade hook chose a subprotocol the client did not offer", "protocol", resp.Protocol, "remote", addrString(ur.RemoteAddr))
 		return verdict{reason: rejectHook, http: &HTTPError{Status: 500, Body: "internal error\n"}}, false
 	}
+	if setsExtensions(resp) {
+		s.logger.Info("upgrade hook set Sec-WebSocket-Extensions, which only the engine answers (see Config.Deflate)", "remote", addrString(ur.RemoteAddr))
+		return verdict{reason: rejectHook, http: &HTTPError{Status: 500, Body: "internal error\n"}}, false
+	}
 	return verdict{}, true
+}
+
+// agreedDeflate is the permessage-deflate answer for an accepted
+// handshake: nil when negotiation agreed on nothing or resp declined it.
+func (r *UpgradeRequest) agreedDeflate(resp *UpgradeResponse) *codec.DeflateParams {
+	if !r.deflateOK || resp.NoDeflate {
+		return nil
+	}
+	return &r.deflate
 }
 
 // refuse answers a refused handshake on the engine's own listener.

@@ -27,12 +27,14 @@ const (
 	taskCloseOverLimit                 // apply PolicyClose for the outbound limit
 	taskFunc                           // run fn on the loop
 	taskFlush                          // write more of the connection's pending queue
+	taskDeflate                        // buf holds a message's payload (op): compress and write it
 )
 
 // task is one operation handed to a loop from another goroutine.
 type task struct {
 	conn   *Conn
 	kind   taskKind
+	op     codec.OpCode // taskDeflate
 	code   codec.CloseCode
 	buf    *bytebufferpool.ByteBuffer
 	frame  *codec.PreparedFrame
@@ -66,6 +68,8 @@ type loop struct {
 	iov  [][]byte
 	out  []byte // scratch for small frames, up to copyFrameMax + header
 	resp []byte // scratch for HTTP responses
+	zin  []byte // inflated message (permessage-deflate), valid during OnMessage
+	zout []byte // compressed message (permessage-deflate)
 
 	stats loopStats
 }
@@ -155,6 +159,11 @@ func (l *loop) runTask(t *task) {
 		c.queued.Add(-int32(len(t.buf.B)))
 		if c.state == stateOpen {
 			_ = l.writeRaw(c, t.buf.B)
+		}
+	case taskDeflate:
+		c.queued.Add(-int32(len(t.buf.B)))
+		if c.state == stateOpen {
+			_ = l.writeFrame(c, t.op, t.buf.B)
 		}
 	case taskPrepared:
 		c.queued.Add(-int32(len(t.frame.Bytes())))

@@ -133,7 +133,11 @@ func (s *Server) UpgradeHTTP(w http.ResponseWriter, r *http.Request, preset *Upg
 		return s.refuseHTTP(w, v, nil)
 	}
 	a := &adoption{info: s.keepInfo(req, resp.Protocol), value: resp.Value}
-	sc.out = codec.AppendUpgradeResponse(sc.out[:0], req.Key, resp.Protocol, resp.Header)
+	pmd := ur.agreedDeflate(&resp)
+	if pmd != nil {
+		a.deflate, a.deflateOK = *pmd, true
+	}
+	sc.out = appendUpgrade(sc.out[:0], req.Key, &resp, pmd)
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -42,10 +42,13 @@ func (m *mountState) markReady() {
 // adoption travels with a hijacked connection to its loop (as the gnet
 // connection's context until OnOpen replaces it with the Conn).
 type adoption struct {
-	info   *connInfo // what the request carried that the connection keeps
-	value  any       // the initial Conn.Value
-	carry  []byte    // bytes the client sent behind its request
-	opened atomic.Bool
+	info  *connInfo // what the request carried that the connection keeps
+	value any       // the initial Conn.Value
+	carry []byte    // bytes the client sent behind its request
+
+	deflate   codec.DeflateParams // permessage-deflate, when deflateOK
+	deflateOK bool
+	opened    atomic.Bool
 }
 
 // adopt is OnOpen for a connection upgraded by net/http: the 101 has gone
@@ -71,6 +74,9 @@ func (s *Server) adopt(gc gnet.Conn, a *adoption) ([]byte, gnet.Action) {
 		upgraded: true,
 	}
 	c.dec.Init(&s.decCfg)
+	if a.deflateOK {
+		c.setDeflate(&a.deflate)
+	}
 	gc.SetContext(c)
 	l.link(c)
 	if a.info != nil && a.info != rootInfo {

@@ -102,11 +102,20 @@ func (l *loop) handle(c *Conn, msg codec.Message, now, nowMs uint32) {
 	}
 	switch msg.Kind {
 	case codec.KindText, codec.KindBinary:
-		l.stats.messagesIn.Add(1)
-		l.stats.bytesIn.Add(uint64(len(msg.Payload)))
 		if c.state != stateOpen {
+			l.stats.messagesIn.Add(1)
+			l.stats.bytesIn.Add(uint64(len(msg.Payload)))
 			return // after our close frame, data is discarded (RFC 6455 §5.5.1)
 		}
+		if msg.Rsv != 0 { // RSV1: permessage-deflate (the only extension)
+			p, ok := l.inflate(c, msg)
+			if !ok {
+				return
+			}
+			msg.Payload = p // stats, rate limits and OnMessage see the inflated bytes
+		}
+		l.stats.messagesIn.Add(1)
+		l.stats.bytesIn.Add(uint64(len(msg.Payload)))
 		if l.srv.cfg.IdleTimeout > 0 {
 			c.extension().lastMessage = now
 		}

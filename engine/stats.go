@@ -46,12 +46,18 @@ type loopStats struct {
 	// budgetRefused counts connections closed because the next bytes of
 	// their message would pass Config.InboundBudget.
 	budgetRefused atomic.Uint64
-	rejects       [numRejectReasons]atomic.Uint64
-	closes        [16]atomic.Uint64 // codes 1000..1015
-	causes        [numCloseCauses]atomic.Uint64
-	closesMu      sync.Mutex
-	closesOther   map[codec.CloseCode]uint64 // application codes, rare
-	_             [64]byte                   // keep loops' counters off one cache line
+	// permessage-deflate: messages inflated and their bytes before
+	// (compressed) and after; messages deflated and their bytes before
+	// (plain) and after; messages that inflated past MaxMessageSize.
+	inflated, inflatedIn, inflatedOut atomic.Uint64
+	deflated, deflatedIn, deflatedOut atomic.Uint64
+	inflateTooBig                     atomic.Uint64
+	rejects                           [numRejectReasons]atomic.Uint64
+	closes                            [16]atomic.Uint64 // codes 1000..1015
+	causes                            [numCloseCauses]atomic.Uint64
+	closesMu                          sync.Mutex
+	closesOther                       map[codec.CloseCode]uint64 // application codes, rare
+	_                                 [64]byte                   // keep loops' counters off one cache line
 }
 
 func (s *loopStats) reject(r rejectReason) { s.rejects[r].Add(1) }
@@ -100,6 +106,24 @@ type Stats struct {
 	// PendingUpgrades is the handshakes waiting now for a deferred upgrade
 	// decision (UpgradeRequest.Defer), at most Config.MaxPendingUpgrades.
 	PendingUpgrades int64
+	// Deflate counts permessage-deflate work (all zero when Config.Deflate
+	// is off).
+	Deflate DeflateStats
+}
+
+// DeflateStats counts permessage-deflate work. MessagesIn and BytesIn of
+// Stats (and the inbound rate limits) count inflated messages by their
+// inflated size; BytesOut counts bytes written, compressed ones as sent.
+type DeflateStats struct {
+	Inflated         uint64 // compressed messages received
+	InflatedBytesIn  uint64 // their payload bytes as received (compressed)
+	InflatedBytesOut uint64 // their bytes after inflation
+	Deflated         uint64 // messages sent compressed
+	DeflatedBytesIn  uint64 // their bytes before compression
+	DeflatedBytesOut uint64 // their payload bytes as sent (compressed)
+	// TooBig counts connections closed with 1009 because a message
+	// inflated past MaxMessageSize (a decompression bomb, or just large).
+	TooBig uint64
 }
 
 // Stats returns the server's counters, summed over its loops.
@@ -125,6 +149,13 @@ func (s *Server) Stats() Stats {
 		st.Dropped += ls.dropped.Load()
 		st.RateLimited += ls.rateLimited.Load()
 		st.BudgetRefused += ls.budgetRefused.Load()
+		st.Deflate.Inflated += ls.inflated.Load()
+		st.Deflate.InflatedBytesIn += ls.inflatedIn.Load()
+		st.Deflate.InflatedBytesOut += ls.inflatedOut.Load()
+		st.Deflate.Deflated += ls.deflated.Load()
+		st.Deflate.DeflatedBytesIn += ls.deflatedIn.Load()
+		st.Deflate.DeflatedBytesOut += ls.deflatedOut.Load()
+		st.Deflate.TooBig += ls.inflateTooBig.Load()
 		for i := range ls.rejects {
 			if n := ls.rejects[i].Load(); n > 0 {
 				st.Rejected[rejectReason(i).String()] += n

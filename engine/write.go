@@ -16,10 +16,21 @@ const copyFrameMax = 4 << 10
 // frames are assembled in the loop's scratch buffer, large ones are written
 // as header and payload iovecs without copying (gnet copies only what the
 // socket does not take).
+//
+// On a connection that negotiated permessage-deflate, a data message of
+// at least Config.DeflateThreshold bytes is compressed (writeDeflated).
 func (l *loop) writeFrame(c *Conn, op codec.OpCode, p []byte) error {
 	if c.state != stateOpen {
 		return ErrClosed
 	}
+	if c.pmd != 0 && len(p) >= l.srv.cfg.DeflateThreshold && !op.IsControl() {
+		return l.writeDeflated(c, op, p)
+	}
+	return l.writePlain(c, op, p)
+}
+
+// writePlain is writeFrame without compression.
+func (l *loop) writePlain(c *Conn, op codec.OpCode, p []byte) error {
 	if len(p) <= copyFrameMax {
 		b := codec.AppendFrame(l.out[:0], op, p)
 		l.out = b[:0]

@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"math/bits"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
+)
+
+// permessage-deflate (RFC 7692) in the engine. See docs/architecture.md,
+// "permessage-deflate", and internal/pmd for the layer itself.
+//
+// Per connection it costs one byte inside Conn (Conn.pmd, which took the
+// last spare byte: Conn does not grow) and, only under context takeover and from the
+// first compressed message in either direction, a pmdWindows behind
+// connExt.pmdw whose buffers are the negotiated windows (allocated by
+// pmd.Window on first Append). No flate state is ever kept: compressors
+// and decompressors are borrowed per message from internal/pmd's pools.
+
+// DefaultDeflateThreshold is the default Config.DeflateThreshold: at flate
+// level 1 a message under 128 bytes is Huffman-coded without matches and
+// shrinks little if at all (see internal/pmd).
+const DefaultDeflateThreshold = 128
+
+// Conn.pmd packs what was agreed in one byte; 0 means not negotiated. Its
+// low nibble is the inbound window's bits under client context takeover
+// (9..15), or pmdNoInbound; its high nibble the outbound window's bits
+// under server context takeover (8..15), or 0.
+const pmdNoInbound uint8 = 1 // negotiated, client_no_context_takeover
+
+func (c *Conn) pmdIn() uint8 {
+	if b := c.pmd & 0x0f; b > pmdNoInbound {
+		return b
+	}
+	return 0
+}
+
+func (c *Conn) pmdOut() uint8 { return c.pmd >> 4 }
+
+// pmdWindows are a connection's sliding dictionaries under context
+// takeover, one per direction; touched only on the connection's loop.
+type pmdWindows struct {
+	in, out pmd.Window
+}
+
+// setDeflate records on c, before OnOpen, that p was agreed: the decoder
+// accepts RSV1 on a data message's first frame, and the window sizes are
+// kept as bit counts (0: no context takeover that way).
+func (c *Conn) setDeflate(p *codec.DeflateParams) {
+	in := windowBits(p.InboundWindow())
+	if in == 0 {
+		in = pmdNoInbound
+	}
+	c.pmd = in | windowBits(p.OutboundWindow())<<4
+	c.dec.SetExtensionRSV(0b100)
+}
+
+func windowBits(size int) uint8 {
+	if size <= 0 {
+		return 0
+	}
+	return uint8(bits.Len(uint(size)) - 1)
+}
+
+// Deflate reports whether permessage-deflate was negotiated on c.
+func (c *Conn) Deflate() bool { return c.pmd != 0 }
+
+// windows returns c's dictionaries, allocating them on first use with the
+// negotiated sizes. Loop only.
+func (c *Conn) windows() *pmdWindows {
+	e := c.extension()
+	if e.pmdw == nil {
+		w := &pmdWindows{}
+		if b := c.pmdIn(); b != 0 {
+			w.in.Init(1 << b)
+		}
+		if b := c.pmdOut(); b != 0 {
+			w.out.Init(1 << b)
+		}
+		e.pmdw = w
+	}
+	return e.pmdw
+}
+
+// releaseWindows drops c's dictionaries (the connection closed).
+func releaseWindows(c *Conn) {
+	if e := c.ext.Load(); e != nil && e.pmdw != nil {
+		e.pmdw.in.Release()
+		e.pmdw.out.Release()
+		e.pmdw = nil
+	}
+}
+
+// inflate returns the plaintext of a compressed data message in the loop's
+// scratch buffer, valid until the next message on this loop (OnMessage's
+// data is valid only during the call). On an error it fails c and returns
+// false: 1009 past MaxMessageSize (checked while inflating, so a bomb costs
+// at most the limit), 1007 for corrupt data or invalid UTF-8 in text.
+func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
+	var dict []byte
+	takeover := c.pmdIn() != 0
+	var w *pmdWindows
+	if takeover {
+		w = c.windows()
+		dict = w.in.Bytes()
+	}
+	out, err := pmd.Inflate(l.zin[:0], msg.Payload, dict, int(l.srv.cfg.MaxMessageSize))
+	l.keepInflate(out)
+	switch err {
+	case nil:
+	case pmd.ErrTooLarge:
+		l.stats.inflateTooBig.Add(1)
+		l.failProtocol(c, codec.ErrMessageTooBig)
+		return nil, false
+	default:
+		l.failProtocol(c, codec.ErrBadCompressed)
+		return nil, false
+	}
+	if msg.Kind == codec.KindText && !codec.ValidUTF8(out) {
+		l.failProtocol(c, codec.ErrInvalidUTF8)
+		return nil, false
+	}
+	if takeover {
+		w.in.Append(out)
+	}
+	l.stats.inflated.Add(1)
+	l.stats.inflatedIn.Add(uint64(len(msg.Payload)))
+	l.stats.inflatedOut.Add(uint64(len(out)))
+	return out, true
+}
+
+// scratchKeep is the most capacity a loop's (de)compression scratch keeps
+// between messages; a larger one (a large message) is dropped after use.
+const scratchKeep = 256 << 10
+
+func (l *loop) keepInflate(b []byte) {
+	if cap(b) > scratchKeep {
+		l.zin = nil
+		return
+	}
+	l.zin = b[:0]
+}
+
+// writeDeflated sends data message p compressed when that makes it
+// smaller, else plain. Under context takeover the outbound window primes
+// the compressor and takes p only once p went out compressed: the client's
+// inflater never sees a plain message.
+func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
+	var dict []byte
+	takeover := c.pmdOut() != 0
+	var w *pmdWindows
+	if takeover {
+		w = c.windows()
+		dict = w.out.Bytes()
+	}
+	z := pmd.Deflate(l.zout[:0], p, dict)
+	defer func() {
+		if cap(z) > scratchKeep {
+			l.zout = nil
+		} else {
+			l.zout = z[:0]
+		}
+	}()
+	if len(z) >= len(p) {
+		return l.writePlain(c, op, p)
+	}
+	n := codec.PutHeader(l.hdr[:], true, 0b100, op, int64(len(z)), nil)
+	if err := l.admit(c, n+len(z)); err != nil {
+		return err
+	}
+	var err error
+	if n+len(z) <= copyFrameMax {
+		b := append(append(l.out[:0], l.hdr[:n]...), z...)
+		l.out = b[:0]
+		err = l.put(c, b, nil)
+	} else {
+		err = l.put(c, l.hdr[:n], z)
+	}
+	if err = l.wrote(c, n+len(z), err); err != nil {
+		return err
+	}
+	if takeover {
+		w.out.Append(p)
+	}
+	l.stats.deflated.Add(1)
+	l.stats.deflatedIn.Add(uint64(len(p)))
+	l.stats.deflatedOut.Add(uint64(len(z)))
+	return nil
+}
+
+// appendUpgrade appends the 101 for resp, with the permessage-deflate
+// answer when p is not nil. It allocates nothing once dst has room.
+func appendUpgrade(dst, key []byte, resp *UpgradeResponse, p *codec.DeflateParams) []byte {
+	dst = codec.AppendUpgradeResponse(dst, key, resp.Protocol, resp.Header)
+	if p == nil {
+		return dst
+	}
+	dst = dst[:len(dst)-2] // the blank line
+	dst = append(dst, "Sec-WebSocket-Extensions: "...)
+	dst = p.AppendExtension(dst)
+	return append(dst, "\r\n\r\n"...)
+}
+
+// setsExtensions reports whether resp adds a Sec-WebSocket-Extensions
+// header: only the engine answers extensions (it must implement what it
+// announces), so such a response is refused.
+func setsExtensions(resp *UpgradeResponse) bool {
+	for _, f := range resp.Header {
+		if equalFoldASCII(f.Name, "Sec-WebSocket-Extensions") {
+			return true
+		}
+	}
+	return false
+}
