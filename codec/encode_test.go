@@ -140,6 +140,26 @@ func TestPreparedFrame(t *testing.T) {
 	}
 }
 
+func TestPreparedFrameRSV(t *testing.T) {
+	for _, size := range []int{0, 125, 126, 0x10000} {
+		payload := bytes.Repeat([]byte{'z'}, size)
+		f := NewPreparedFrameRSV(OpBinary, 0b100, payload)
+		h, n, err := ParseHeader(f.Bytes())
+		if err != nil || !h.Fin || h.Rsv != 0b100 || h.OpCode != OpBinary || h.Length != int64(size) {
+			t.Fatalf("size %d: header %+v err %v", size, h, err)
+		}
+		if !bytes.Equal(f.Bytes()[n:], payload) {
+			t.Fatalf("size %d: payload differs", size)
+		}
+		if f.RSV() != 0b100 || f.OpCode() != OpBinary || f.PayloadLen() != size {
+			t.Fatalf("size %d: RSV %03b OpCode %v PayloadLen %d", size, f.RSV(), f.OpCode(), f.PayloadLen())
+		}
+		if g := NewPreparedFrame(OpText, payload); g.RSV() != 0 {
+			t.Fatalf("plain frame: RSV %03b", g.RSV())
+		}
+	}
+}
+
 func TestEncodeAllocs(t *testing.T) {
 	payload := []byte(strings.Repeat("x", 300))
 	buf := make([]byte, 0, 1024)

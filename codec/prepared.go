@@ -20,8 +20,18 @@ type PreparedFrame struct {
 // NewPreparedFrame encodes payload as one final, unmasked frame of opcode
 // op. It copies payload and allocates once.
 func NewPreparedFrame(op OpCode, payload []byte) *PreparedFrame {
+	return NewPreparedFrameRSV(op, 0, payload)
+}
+
+// NewPreparedFrameRSV is NewPreparedFrame with the reserved bits rsv
+// (0b100 is RSV1, 0b010 RSV2, 0b001 RSV3) set in the header: with RSV1, a
+// permessage-deflate message whose payload was compressed without a
+// dictionary (see Conn.SharedDeflate in package engine), which every
+// connection that negotiated server_no_context_takeover can share. It
+// copies payload and allocates once.
+func NewPreparedFrameRSV(op OpCode, rsv byte, payload []byte) *PreparedFrame {
 	var h [MaxHeaderSize]byte
-	n := PutHeader(h[:], true, 0, op, int64(len(payload)), nil)
+	n := PutHeader(h[:], true, rsv&0b111, op, int64(len(payload)), nil)
 	b := make([]byte, n+len(payload))
 	copy(b, h[:n])
 	copy(b[n:], payload)
@@ -51,6 +61,9 @@ func (f *PreparedFrame) Bytes() []byte {
 
 // OpCode returns the frame's opcode.
 func (f *PreparedFrame) OpCode() OpCode { return OpCode(f.first & maskOp) }
+
+// RSV returns the frame's reserved bits (0b100 is RSV1: compressed).
+func (f *PreparedFrame) RSV() byte { return f.first >> 4 & 0b111 }
 
 // PayloadLen returns the length of the frame's payload.
 func (f *PreparedFrame) PayloadLen() int {

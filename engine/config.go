@@ -159,8 +159,11 @@ type Config struct {
 	// MaxMessageSize bounds a message after inflation: a message that
 	// inflates past it is stopped there and closed with 1009. The upgrade
 	// hook sees the agreed parameters (UpgradeRequest.Deflate) and may
-	// decline them (UpgradeResponse.NoDeflate). Prepared frames (hub
-	// broadcasts, Conn.WritePrepared) are sent uncompressed for now.
+	// decline them (UpgradeResponse.NoDeflate). A hub broadcast is
+	// compressed once, without a dictionary, for every subscriber that
+	// negotiated server_no_context_takeover (Conn.SharedDeflate); others
+	// get it uncompressed. Conn.WriteUncompressed skips compression for
+	// one message.
 	Deflate codec.DeflatePolicy
 	// DeflateThreshold is the size below which an outbound data message is
 	// sent uncompressed on a connection that negotiated permessage-deflate.

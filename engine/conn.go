@@ -233,9 +233,38 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	return c.write(codec.OpBinary, p)
 }
 
+// WriteUncompressed sends a message of the given type without
+// permessage-deflate compression, whatever its size: for data that is
+// already compressed (images, archives), where deflate would cost CPU for
+// nothing. On a connection without deflate it is WriteMessage. Under
+// context takeover the skipped message does not enter the compression
+// history. p may be reused once the call returns.
+func (c *Conn) WriteUncompressed(typ MessageType, p []byte) error {
+	op := codec.OpBinary
+	if typ == Text {
+		op = codec.OpText
+	}
+	if c.onLoop() {
+		return c.loop.writeUncompressed(c, op, p)
+	}
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	buf := framePool.Get()
+	buf.B = codec.AppendFrame(buf.B[:0], op, p)
+	return c.loop.post(task{conn: c, kind: taskFrame, buf: buf}, len(buf.B))
+}
+
 // WritePrepared sends a frame encoded once with codec.NewPreparedFrame; many
-// connections may share it (broadcast). The frame is not copied.
+// connections may share it (broadcast). The frame is not copied. A frame
+// built with codec.NewPreparedFrameRSV(op, 0b100, z), z compressed without
+// a dictionary, may be written only where SharedDeflate is true; elsewhere
+// (and for any other reserved bits) WritePrepared returns
+// ErrNoSharedDeflate and sends nothing.
 func (c *Conn) WritePrepared(f *codec.PreparedFrame) error {
+	if f.RSV() != 0 && (f.RSV() != 0b100 || !c.SharedDeflate()) {
+		return ErrNoSharedDeflate
+	}
 	if c.onLoop() {
 		return c.loop.writePrepared(c, f)
 	}

@@ -65,6 +65,19 @@ func windowBits(size int) uint8 {
 // Deflate reports whether permessage-deflate was negotiated on c.
 func (c *Conn) Deflate() bool { return c.pmd != 0 }
 
+// SharedDeflate reports whether c negotiated permessage-deflate with
+// server_no_context_takeover: it then accepts a message compressed alone,
+// without a dictionary, so a compressed codec.PreparedFrame (RSV1, built
+// with codec.NewPreparedFrameRSV from internal/pmd's Deflate output with a
+// nil dictionary) may be shared with every other such connection. The hub
+// compresses a broadcast once for all of them. It does not change for the
+// life of the connection.
+func (c *Conn) SharedDeflate() bool { return c.pmd != 0 && c.pmdOut() == 0 }
+
+// DeflateThreshold returns the server's Config.DeflateThreshold: the size
+// below which a message is sent uncompressed.
+func (h Loop) DeflateThreshold() int { return h.l.srv.cfg.DeflateThreshold }
+
 // windows returns c's dictionaries, allocating them on first use with the
 // negotiated sizes. Loop only.
 func (c *Conn) windows() *pmdWindows {

@@ -113,6 +113,10 @@ var (
 	ErrHandlerPanic      = errors.New("engine: handler panicked")
 	ErrRateLimited       = errors.New("engine: inbound rate limit exceeded")
 	ErrInvalidUTF8String = errors.New("engine: text message is not valid UTF-8")
+	// ErrNoSharedDeflate: a prepared frame with reserved bits set (a
+	// compressed message) was written to a connection that cannot take
+	// it (see Conn.SharedDeflate). Nothing was sent.
+	ErrNoSharedDeflate = errors.New("engine: compressed prepared frame needs permessage-deflate with server_no_context_takeover")
 )
 
 // UpgradeRequest is what the upgrade hook sees of a handshake. It is valid

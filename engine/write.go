@@ -29,6 +29,14 @@ func (l *loop) writeFrame(c *Conn, op codec.OpCode, p []byte) error {
 	return l.writePlain(c, op, p)
 }
 
+// writeUncompressed is writeFrame without compression (WriteUncompressed).
+func (l *loop) writeUncompressed(c *Conn, op codec.OpCode, p []byte) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	return l.writePlain(c, op, p)
+}
+
 // writePlain is writeFrame without compression.
 func (l *loop) writePlain(c *Conn, op codec.OpCode, p []byte) error {
 	if len(p) <= copyFrameMax {
@@ -46,10 +54,14 @@ func (l *loop) writePlain(c *Conn, op codec.OpCode, p []byte) error {
 	return l.wrote(c, n+len(p), l.put(c, l.hdr[:n], p))
 }
 
-// writePrepared writes a shared, already encoded frame.
+// writePrepared writes a shared, already encoded frame; one with reserved
+// bits set only to a connection that can take it (SharedDeflate).
 func (l *loop) writePrepared(c *Conn, f *codec.PreparedFrame) error {
 	if c.state != stateOpen {
 		return ErrClosed
+	}
+	if f.RSV() != 0 && (f.RSV() != 0b100 || !c.SharedDeflate()) {
+		return ErrNoSharedDeflate
 	}
 	return l.writeRaw(c, f.Bytes())
 }

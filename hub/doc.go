@@ -46,7 +46,11 @@
 // A publish allocates the frame once, whatever the number of subscribers;
 // waking each loop costs two more allocations inside gnet
 // (EventLoop.Execute), so a publish to subscribers on L loops allocates at
-// most 1+2L objects (the package's tests and benchmarks check it).
+// most 1+2L objects (the package's tests and benchmarks check it). With
+// permessage-deflate, subscribers that negotiated server_no_context_takeover
+// (engine.Conn.SharedDeflate) get one frame compressed once per publish
+// (codec.NewPreparedFrameRSV), on the publisher's goroutine: one more
+// allocation, whatever their number; the others get the plain frame.
 // Delivery itself is one write(2) per subscriber, from the loop that owns
 // it.
 //

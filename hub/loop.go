@@ -42,6 +42,7 @@ type item struct {
 	op    opKind
 	sh    *shard               // deliver, subscribe
 	frame *codec.PreparedFrame // deliver
+	zf    *codec.PreparedFrame // deliver: frame compressed, or nil
 	c     *engine.Conn         // subscribe, unsubscribe
 	topic string               // unsubscribe
 }
@@ -71,7 +72,7 @@ func (ls *loopState) run(it item) bool {
 func (ls *loopState) do(it *item) {
 	switch it.op {
 	case opDeliver:
-		ls.deliver(it.sh, it.frame)
+		ls.deliver(it.sh, it.frame, it.zf)
 	case opSubscribe:
 		ls.add(it.c, it.sh)
 	case opUnsubscribe:
@@ -88,6 +89,9 @@ func (ls *loopState) enqueue(it item) bool {
 	ls.mu.Lock()
 	if it.op == opDeliver {
 		size := int64(len(it.frame.Bytes()))
+		if it.zf != nil {
+			size += int64(len(it.zf.Bytes()))
+		}
 		if ls.pending >= ls.h.maxQueued || ls.queued+size > ls.h.maxQueuedBytes {
 			ls.mu.Unlock()
 			return false
@@ -147,10 +151,14 @@ func (ls *loopState) drain() {
 	}
 }
 
-// deliver writes f to every subscriber of sh (on the loop). Writes go
-// straight to the sockets; the engine applies each connection's outbound
-// limit and policy.
-func (ls *loopState) deliver(sh *shard, f *codec.PreparedFrame) {
+// deliver writes f to every subscriber of sh (on the loop), or zf, its
+// compressed form when not nil, to those that take it (SharedDeflate).
+// Writes go straight to the sockets; the engine applies each connection's
+// outbound limit and policy.
+func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
+	if zf != nil && f.PayloadLen() < ls.loop.DeflateThreshold() {
+		zf = nil
+	}
 	sh.depth++
 	n := len(sh.subs)
 	var sent, dropped uint64
@@ -159,7 +167,11 @@ func (ls *loopState) deliver(sh *shard, f *codec.PreparedFrame) {
 		if m == nil {
 			continue
 		}
-		switch err := m.c.WritePrepared(f); err {
+		g := f
+		if zf != nil && m.c.SharedDeflate() {
+			g = zf
+		}
+		switch err := m.c.WritePrepared(g); err {
 		case nil:
 			sent++
 		case engine.ErrOutboundFull:
@@ -209,6 +221,9 @@ func (ls *loopState) add(c *engine.Conn, sh *shard) {
 	}
 	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
 	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1)})
+	if c.SharedDeflate() {
+		sh.shared.Add(1)
+	}
 }
 
 // removeTopic unsubscribes c from the topic named name (on the loop).
@@ -263,6 +278,9 @@ func (ls *loopState) remove(m *member, k int) {
 // unlink removes entry i from the shard: swapped with the last one, or
 // emptied while a delivery walks the list.
 func (sh *shard) unlink(i int) {
+	if m := sh.subs[i].m; m != nil && m.c.SharedDeflate() {
+		sh.shared.Add(-1)
+	}
 	if sh.depth > 0 {
 		sh.subs[i] = entry{}
 		sh.holes++

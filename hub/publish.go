@@ -1,8 +1,11 @@
 package hub
 
 import (
+	"sync"
+
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // Publish sends payload as one message of type typ (engine.Text or
@@ -69,14 +72,51 @@ func (h *Hub) fanOut(t *topic, op codec.OpCode, payload []byte) {
 		return
 	}
 	f := codec.NewPreparedFrame(op, payload)
+	zf := compressShared(*p, op, payload)
 	for _, sh := range *p {
-		if !sh.ls.run(item{op: opDeliver, sh: sh, frame: f}) {
+		if !sh.ls.run(item{op: opDeliver, sh: sh, frame: f, zf: zf}) {
 			// The loop is this far behind: its subscribers miss this one.
 			t.overflows.Add(1)
 			h.overflows.Add(1)
 		}
 	}
 }
+
+// compressShared returns payload compressed once, without a dictionary, as
+// a prepared frame with RSV1, when some shard counts subscribers that take
+// it (engine.Conn.SharedDeflate) and payload is at least their server's
+// DeflateThreshold; nil otherwise, or when compression does not make it
+// smaller. The count is a hint: a subscriber it missed gets the plain
+// frame, which RFC 7692 allows. One allocation (the frame), whatever the
+// number of subscribers; the compressor and its output buffer are pooled.
+func compressShared(shards []*shard, op codec.OpCode, payload []byte) *codec.PreparedFrame {
+	need := false
+	for _, sh := range shards {
+		if sh.shared.Load() > 0 && len(payload) >= sh.ls.loop.DeflateThreshold() {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return nil
+	}
+	bp := zbufs.Get().(*[]byte)
+	z := pmd.Deflate((*bp)[:0], payload, nil)
+	var zf *codec.PreparedFrame
+	if len(z) < len(payload) {
+		zf = codec.NewPreparedFrameRSV(op, 0b100, z)
+	}
+	if cap(z) <= zbufKeep {
+		*bp = z[:0]
+		zbufs.Put(bp)
+	}
+	return zf
+}
+
+// zbufs holds compression output buffers of at most zbufKeep bytes.
+var zbufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const zbufKeep = 256 << 10
 
 func opcode(typ engine.MessageType) (codec.OpCode, bool) {
 	switch typ {

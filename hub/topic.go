@@ -29,6 +29,11 @@ type shard struct {
 	ls   *loopState
 	refs int // subscriptions on this loop, made or on their way (Hub.mu)
 
+	// shared counts the subscribers in subs whose connection takes a
+	// shared compressed frame (engine.Conn.SharedDeflate). Written on the
+	// loop, read by Publish as a hint of whether to compress.
+	shared atomic.Int32
+
 	// Loop only.
 	subs  []entry
 	depth int32 // deliveries in progress (a write may close a connection, whose OnClose may publish)

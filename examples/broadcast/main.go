@@ -4,7 +4,7 @@
 // every client in its room, the sender included, stamped by the server
 // with the sender's name (a name inside the message is ignored).
 //
-//	go run ./examples/broadcast -addr 127.0.0.1:8080
+//	go run ./examples/broadcast -addr 127.0.0.1:8080 [-compression no-context-takeover]
 //
 // Several instances sharing one Redis form one chat: a message sent to any
 // instance reaches the room's clients on all of them.
@@ -30,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/examples/internal/compression"
 	"github.com/switchboard-ws/switchboard/hub"
 	"github.com/switchboard-ws/switchboard/hub/redisbroker"
 )
@@ -45,8 +46,13 @@ func main() {
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
 	redisURL := flag.String("redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	applyCompression := compression.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
 	flag.Parse()
+	if err := applyCompression(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 
 	level := slog.LevelWarn
 	if *verbose {

@@ -16,6 +16,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/examples/internal/compression"
 	"github.com/switchboard-ws/switchboard/hub/redisbroker/redistest"
 	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
@@ -23,9 +24,18 @@ import (
 // start runs one chat instance on a free loopback port until the test ends.
 func start(t *testing.T, redisURL string) string {
 	t.Helper()
+	return startCompressed(t, redisURL, "off")
+}
+
+// startCompressed is start with a -compression mode.
+func startCompressed(t *testing.T, redisURL, mode string) string {
+	t.Helper()
 	cfg := engine.DefaultConfig("127.0.0.1:0")
 	cfg.EventLoops = 2
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := compression.Apply(&cfg, mode, 12); err != nil {
+		t.Fatal(err)
+	}
 	srv, h, err := newServer(cfg, redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +119,10 @@ func TestPageAndRooms(t *testing.T) {
 // Two instances sharing one Redis are one chat.
 func TestTwoInstancesOneChat(t *testing.T) {
 	rs := redistest.Start(t)
-	addrA, addrB := start(t, rs.URL()), start(t, rs.URL())
+	// Compression on, one instance in each mode: the pages must negotiate
+	// permessage-deflate (chat.mjs checks ws.extensions with EXPECT_DEFLATE).
+	addrA := startCompressed(t, rs.URL(), "no-context-takeover")
+	addrB := startCompressed(t, rs.URL(), "context-takeover")
 	ca, cb := dial(t, addrA, "lobby", "a"), dial(t, addrB, "lobby", "b")
 	ping := `{"name":"a","text":"ping"}`
 	// Until B has subscribed in Redis, A's messages do not reach it (at most
@@ -162,7 +175,10 @@ func TestBrowser(t *testing.T) {
 		t.Skip("playwright-core not installed: run `make test` (its peers step installs it) or `cd examples/broadcast/browsertest && npm ci --ignore-scripts`")
 	}
 	rs := redistest.Start(t)
-	addrA, addrB := start(t, rs.URL()), start(t, rs.URL())
+	// Compression on, one instance in each mode: the pages must negotiate
+	// permessage-deflate (chat.mjs checks ws.extensions with EXPECT_DEFLATE).
+	addrA := startCompressed(t, rs.URL(), "no-context-takeover")
+	addrB := startCompressed(t, rs.URL(), "context-takeover")
 	out, err := filepath.Abs("testdata/artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +190,7 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "chat.mjs", "http://"+addrA+"/", "http://"+addrB+"/", out)
 	cmd.Dir = "browsertest"
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumBin)
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumBin, "EXPECT_DEFLATE=1")
 	cmd.WaitDelay = 5 * time.Second
 	output, err := cmd.CombinedOutput()
 	t.Logf("chat.mjs:\n%s", output)
@@ -187,7 +203,8 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("screenshot %s missing: %v", f, err)
 		}
 	}
-	if !strings.Contains(string(output), "hello from alice") || !strings.Contains(string(output), "bob here") {
+	if !strings.Contains(string(output), "hello from alice") || !strings.Contains(string(output), "bob here") ||
+		!strings.Contains(string(output), "long message") {
 		t.Fatalf("bob's page log lacks the exchange")
 	}
 	t.Logf("screenshots: %s/alice.png, %s/bob.png", out, out)

@@ -1,7 +1,7 @@
 // Command echo is a WebSocket echo server: every text and binary message is
 // sent back on any path.
 //
-//	go run ./examples/echo -addr 127.0.0.1:8080
+//	go run ./examples/echo -addr 127.0.0.1:8080 [-compression no-context-takeover]
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/examples/internal/compression"
 	"github.com/switchboard-ws/switchboard/examples/internal/debugsrv"
 	"github.com/switchboard-ws/switchboard/metrics"
 )
@@ -32,9 +33,14 @@ func main() {
 	flag.IntVar(&cfg.MaxBytesPerSecond, "rate-bytes", cfg.MaxBytesPerSecond, "payload bytes per second per connection (0 disables)")
 	flag.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "connections per client IP (0: unlimited)")
 	flag.IntVar(&cfg.MaxHandshakesPerSecond, "max-handshakes", cfg.MaxHandshakesPerSecond, "new connections per second, server-wide (0: unlimited)")
+	applyCompression := compression.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
 	debugAddr := debugsrv.Flag()
 	flag.Parse()
+	if err := applyCompression(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 
 	level := slog.LevelWarn
 	if *verbose {

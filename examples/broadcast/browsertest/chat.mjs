@@ -51,6 +51,15 @@ try {
   };
   const alice = await join_(urlA, "alice");
   const bob = await join_(urlB, "bob");
+  // With EXPECT_DEFLATE=1 the servers run with -compression on: both pages'
+  // WebSockets must have negotiated permessage-deflate.
+  if (process.env.EXPECT_DEFLATE === "1") {
+    for (const [who, page] of [["alice", alice], ["bob", bob]]) {
+      const ext = await page.evaluate(() => ws.extensions);
+      console.log(who + " extensions: " + ext);
+      if (!ext.includes("permessage-deflate")) throw new Error(who + " did not negotiate permessage-deflate: " + JSON.stringify(ext));
+    }
+  }
   const say = async (page, text) => {
     await page.fill("#text", text);
     await page.click("#send");
@@ -77,6 +86,14 @@ try {
   await say(bob, "hi alice, bob here");
   if (!(await sees(alice, "hi alice, bob here"))) throw new Error("alice did not get bob's answer");
   if (!(await sees(bob, "hi alice, bob here"))) throw new Error("bob does not see his own message");
+
+  // A message long enough to be compressed (past the 128-byte threshold),
+  // both ways.
+  const long = "long message " + "la ".repeat(100) + "end";
+  await say(alice, long);
+  if (!(await sees(bob, long))) throw new Error("bob did not get alice's long message");
+  await say(bob, long + " from bob");
+  if (!(await sees(alice, long + " from bob"))) throw new Error("alice did not get bob's long message");
 
   await alice.screenshot({ path: join(outDir, "alice.png") });
   await bob.screenshot({ path: join(outDir, "bob.png") });

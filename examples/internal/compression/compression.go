@@ -1,0 +1,40 @@
+// Package compression holds the examples' permessage-deflate flags:
+// -compression off|no-context-takeover|context-takeover and
+// -compression-window N (9..15), mapped to engine.Config.Deflate.
+package compression
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/engine"
+)
+
+// Flags registers the flags on the default flag set; after flag.Parse, the
+// returned function applies them to cfg (an error for a bad value).
+func Flags() func(cfg *engine.Config) error {
+	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
+	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits,
+		"window bits (9..15) kept per connection and direction under context-takeover")
+	return func(cfg *engine.Config) error { return Apply(cfg, *mode, *window) }
+}
+
+// Apply sets cfg.Deflate from a -compression mode and window bits.
+func Apply(cfg *engine.Config, mode string, window int) error {
+	if window < 9 || window > codec.DeflateMaxWindowBits {
+		return fmt.Errorf("-compression-window %d: want 9..15", window)
+	}
+	switch mode {
+	case "off", "":
+		cfg.Deflate = codec.DeflatePolicy{}
+	case "no-context-takeover":
+		cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateNoContextTakeover}
+	case "context-takeover":
+		cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateContextTakeover,
+			ServerMaxWindowBits: window, ClientMaxWindowBits: window}
+	default:
+		return fmt.Errorf("-compression %q: want off, no-context-takeover or context-takeover", mode)
+	}
+	return nil
+}
