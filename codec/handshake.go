@@ -371,7 +371,11 @@ func httpTrimOWS(b []byte) []byte {
 // httpNextElem splits the first element off a comma-separated list: elem is
 // trimmed of OWS (possibly empty), rest follows the comma. Commas inside a
 // quoted-string do not split.
-func httpNextElem(v []byte) (elem, rest []byte) {
+func httpNextElem(v []byte) (elem, rest []byte) { return httpSplitQuoted(v, ',') }
+
+// httpSplitQuoted splits v at the first sep outside a quoted-string: part is
+// trimmed of OWS, rest follows sep (nil after the last part).
+func httpSplitQuoted(v []byte, sep byte) (part, rest []byte) {
 	inQuote, escaped := false, false
 	for i, c := range v {
 		switch {
@@ -385,7 +389,7 @@ func httpNextElem(v []byte) (elem, rest []byte) {
 			}
 		case c == '"':
 			inQuote = true
-		case c == ',':
+		case c == sep:
 			return httpTrimOWS(v[:i]), v[i+1:]
 		}
 	}

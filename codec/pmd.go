@@ -206,26 +206,7 @@ func ParseDeflateOffer(ext []byte) (o DeflateOffer, ok bool) {
 
 // pmdNextParam splits the first ';'-separated part off p, trimmed; rest is
 // nil after the last part. A ';' inside a quoted-string does not split.
-func pmdNextParam(p []byte) (part, rest []byte) {
-	inQuote, escaped := false, false
-	for i, c := range p {
-		switch {
-		case escaped:
-			escaped = false
-		case inQuote:
-			if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inQuote = false
-			}
-		case c == '"':
-			inQuote = true
-		case c == ';':
-			return httpTrimOWS(p[:i]), p[i+1:]
-		}
-	}
-	return httpTrimOWS(p), nil
-}
+func pmdNextParam(p []byte) (part, rest []byte) { return httpSplitQuoted(p, ';') }
 
 // pmdWindowBits parses a window-bits value, token or quoted-string ("8" to
 // "15", no leading zero, no escapes); 0 if invalid.
