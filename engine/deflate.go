@@ -108,7 +108,9 @@ func releaseWindows(c *Conn) {
 // scratch buffer, valid until the next message on this loop (OnMessage's
 // data is valid only during the call). On an error it fails c and returns
 // false: 1009 past MaxMessageSize (checked while inflating, so a bomb costs
-// at most the limit), 1007 for corrupt data or invalid UTF-8 in text.
+// at most the limit), 1013 when the inflated bytes would pass the
+// server-wide inbound budget (they are charged to it until l.inflateDone
+// after OnMessage), 1007 for corrupt data or invalid UTF-8 in text.
 func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	var dict []byte
 	takeover := c.pmdIn() != 0
@@ -117,11 +119,25 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		w = c.windows()
 		dict = w.in.Bytes()
 	}
-	out, err := pmd.Inflate(l.zin[:0], msg.Payload, dict, int(l.srv.cfg.MaxMessageSize))
+	limit, budget := int(l.srv.cfg.MaxMessageSize), l.srv.decCfg.Budget
+	byBudget := false
+	if a := budget.Available(); a < int64(limit) {
+		limit, byBudget = int(a), true
+	}
+	out, err := pmd.Inflate(l.zin[:0], msg.Payload, dict, limit)
 	l.keepInflate(out)
+	if err == nil && !budget.Take(len(out)) {
+		err, byBudget = pmd.ErrTooLarge, true
+	}
 	switch err {
 	case nil:
+		l.inflateHeld = len(out)
 	case pmd.ErrTooLarge:
+		if byBudget {
+			l.stats.budgetRefused.Add(1)
+			l.failProtocol(c, codec.ErrOverBudget)
+			return nil, false
+		}
 		l.stats.inflateTooBig.Add(1)
 		l.failProtocol(c, codec.ErrMessageTooBig)
 		return nil, false
@@ -130,6 +146,7 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		return nil, false
 	}
 	if msg.Kind == codec.KindText && !codec.ValidUTF8(out) {
+		l.inflateDone()
 		l.failProtocol(c, codec.ErrInvalidUTF8)
 		return nil, false
 	}
@@ -140,6 +157,15 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	l.stats.inflatedIn.Add(uint64(len(msg.Payload)))
 	l.stats.inflatedOut.Add(uint64(len(out)))
 	return out, true
+}
+
+// inflateDone gives back to the inbound budget the inflated message that
+// inflate charged, once it has been delivered or dropped.
+func (l *loop) inflateDone() {
+	if l.inflateHeld != 0 {
+		l.srv.decCfg.Budget.Give(l.inflateHeld)
+		l.inflateHeld = 0
+	}
 }
 
 // scratchKeep is the most capacity a loop's (de)compression scratch keeps
