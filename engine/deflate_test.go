@@ -169,8 +169,9 @@ func TestDeflateNegotiation(t *testing.T) {
 		{"takeover server none", takeCT, "permessage-deflate; server_no_context_takeover; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"},
 		{"malformed", takeCT, "permessage-deflate; foo=1", ""},
 		{"bad bits", takeCT, "permessage-deflate; client_max_window_bits=16", ""},
-		{"server bits below 15", takeCT, "permessage-deflate; server_max_window_bits=10", ""},
-		{"second offer", noCT, "permessage-deflate; server_max_window_bits=10, permessage-deflate", both},
+		{"server bits below 15", takeCT, "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"},
+		{"server bits 15", takeCT, "permessage-deflate; server_max_window_bits=15; client_max_window_bits", "permessage-deflate; server_max_window_bits=15; client_max_window_bits=12"},
+		{"second offer", noCT, "permessage-deflate; server_max_window_bits=16, permessage-deflate", both},
 		{"other extension", noCT, "x-webkit-deflate-frame", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -293,6 +294,8 @@ func TestDeflateEcho(t *testing.T) {
 		{"takeover 14", codec.DeflateContextTakeover, "permessage-deflate; client_max_window_bits=14", false},
 		{"takeover 15", codec.DeflateContextTakeover, "permessage-deflate; client_max_window_bits=15", true},
 		{"takeover, client none", codec.DeflateContextTakeover, "permessage-deflate; client_no_context_takeover", false},
+		{"server window 9", codec.DeflateContextTakeover, "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9", false},
+		{"server window 12, off loop", codec.DeflateNoContextTakeover, "permessage-deflate; server_max_window_bits=12", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRecorder()
