@@ -2,15 +2,20 @@ package tlsflags
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"flag"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -225,4 +230,43 @@ func TestPinMatchesOpenSSL(t *testing.T) {
 	if got, want := Pin(c.Leaf), strings.TrimSpace(string(out)); got != want {
 		t.Fatalf("Pin %s, openssl says %s", got, want)
 	}
+}
+
+// A signal reloads the pair; the loop ends with its context.
+func TestReloadLoop(t *testing.T) {
+	dir := t.TempDir()
+	first, second := mustSelfSigned(t), mustSelfSigned(t)
+	certFile, keyFile := writePair(t, dir, "pair", first)
+	got, err := (&Options{CertFile: certFile, KeyFile: keyFile}).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal)
+	done := make(chan struct{})
+	go func() { got.reloadLoop(ctx, log, ch); close(done) }()
+	writePair(t, dir, "pair", second)
+	ch <- syscall.SIGHUP
+	ch <- syscall.SIGHUP // the first reload has finished once this is taken
+	cancel()
+	<-done
+	if c, _ := got.Config.GetCertificate(nil); !c.Leaf.Equal(second.Leaf) {
+		t.Fatal("the signal did not reload the pair")
+	}
+	if !strings.Contains(logs.String(), "certificate reloaded") {
+		t.Errorf("logged %q", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
