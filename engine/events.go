@@ -123,7 +123,7 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	gc.SetContext(nil)
 	l := c.loop
 	l.enter()
-	wasOpen := c.upgraded
+	wasOpen := c.flags&flagUpgraded != 0
 	c.state = stateClosed
 	c.closed.Store(true)
 	l.wheel.Cancel(&c.timer)

@@ -77,7 +77,7 @@ func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, 
 		c.setDeflate(pmd)
 	}
 	_, _ = c.gc.Discard(end)
-	c.upgraded = true
+	c.flags |= flagUpgraded
 	c.state = stateOpen
 	now := l.tick()
 	c.lastRecv = now

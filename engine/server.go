@@ -28,6 +28,7 @@ type Server struct {
 
 	eng     gnet.Engine
 	addr    string // resolved listen address
+	tlsAddr string // resolved TLS listen address (Config.TLSAddr set)
 	ceiling int    // most connections held at once
 	booted  chan struct{}
 	done    chan struct{}
@@ -59,6 +60,9 @@ func New(cfg Config, h Handler) (*Server, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS != nil {
+		return nil, errors.New("engine: Config.TLS: not implemented yet")
 	}
 	s := &Server{
 		cfg:     cfg,

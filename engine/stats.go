@@ -23,12 +23,15 @@ const (
 	rejectPerIP                                // MaxConnsPerIP reached (429)
 	rejectHandshakeRate                        // MaxHandshakesPerSecond reached (503)
 	rejectPendingUpgrades                      // MaxPendingUpgrades reached (503)
+	rejectTLSHandshakes                        // MaxTLSHandshakes reached (closed)
+	rejectTLS                                  // TLS handshake failed or not TLS (plain HTTP gets 400)
 	numRejectReasons
 )
 
 var rejectNames = [numRejectReasons]string{
 	"capacity", "shutdown", "head_too_large", "malformed", "invalid_upgrade",
 	"not_upgrade", "origin", "hook", "handshake_timeout", "per_ip", "handshake_rate", "pending_upgrades",
+	"tls_handshakes", "tls",
 }
 
 func (r rejectReason) String() string { return rejectNames[r] }
@@ -109,6 +112,8 @@ type Stats struct {
 	// Deflate counts permessage-deflate work (all zero when Config.Deflate
 	// is off).
 	Deflate DeflateStats
+	// TLS counts the TLS layer's work (all zero without Config.TLS).
+	TLS TLSStats
 }
 
 // DeflateStats counts permessage-deflate work. MessagesIn and BytesIn of
