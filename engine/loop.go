@@ -71,6 +71,12 @@ type loop struct {
 	zin  []byte // inflated message (permessage-deflate), valid during OnMessage
 	zout []byte // compressed message (permessage-deflate)
 
+	// TLS (tls_conn.go): expanded ciphers of recent connections, and
+	// scratch for plaintext opened and records sealed during one event.
+	tlsCache *[tlsCacheSize]tlsCacheEntry
+	tlsPlain []byte
+	tlsOut   []byte
+
 	stats loopStats
 }
 

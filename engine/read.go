@@ -17,7 +17,7 @@ const directReadMax = 1 << 20
 // of it from the socket straight into its message buffer. It runs inside
 // OnTraffic; the caller turns l.closeBusy into gnet.Close.
 func (l *loop) readFrames(c *Conn) {
-	buf, _ := c.gc.Peek(-1)
+	buf := l.inPeek(c)
 	off := 0
 	now, nowMs := l.clock() // one clock read per batch of frames
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
@@ -38,10 +38,8 @@ func (l *loop) readFrames(c *Conn) {
 	if c.state == stateFailing {
 		off = len(buf) // the rest cannot be parsed; drain it
 	}
-	if off > 0 {
-		_, _ = c.gc.Discard(off) // never Discard(0): gnet treats n <= 0 as "everything"
-	}
-	if off == len(buf) {
+	l.inDiscard(c, off)
+	if off == len(buf) && c.flags&flagTLS == 0 { // TLS bytes must be opened first
 		l.readDirect(c, now, nowMs)
 	}
 	c.dec.Recycle()
