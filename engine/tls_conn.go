@@ -41,6 +41,9 @@ type tlsConn struct {
 	cs   *tls.ConnectionState // from the handshake's end until the upgrade
 	in   []byte               // plaintext not consumed yet
 	mode tlsMode
+	// held is the bytes of a partial record charged to the inbound
+	// budget (they wait in gnet's buffer for the rest of the record).
+	held int32
 	// inScratch: in is (part of) the loop's scratch, valid during the
 	// current event only.
 	inScratch bool
@@ -123,6 +126,32 @@ func (l *loop) inBuffered(c *Conn) int {
 
 // tlsTraffic is OnTraffic for a TLS connection.
 func (l *loop) tlsTraffic(c *Conn) {
+	l.tlsTrafficRound(c)
+	if c.state == stateOpen || c.state == stateClosing {
+		l.tlsCharge(c, c.tlsState())
+	}
+}
+
+// tlsCharge charges the bytes of a partial record waiting in gnet's
+// buffer to the inbound budget (Config.InboundBudget), as the decoder
+// charges those of a partial message: past the budget the connection is
+// closed with 1013.
+func (l *loop) tlsCharge(c *Conn, t *tlsConn) {
+	b := l.srv.decCfg.Budget
+	now := int32(min(c.gc.InboundBuffered(), 1<<30))
+	switch {
+	case now > t.held:
+		if !b.Reserve(int(now - t.held)) {
+			l.failDecode(c, codec.ErrOverBudget)
+			return
+		}
+	case now < t.held:
+		b.Unreserve(int(t.held - now))
+	}
+	t.held = now
+}
+
+func (l *loop) tlsTrafficRound(c *Conn) {
 	t := c.tlsState()
 	switch {
 	case c.state == stateFailing || c.state == stateClosed:
@@ -368,6 +397,10 @@ func (l *loop) tlsClosed(c *Conn) {
 		t.std = nil
 	}
 	t.in, t.inScratch, t.cs = nil, false, nil
+	if t.held > 0 {
+		l.srv.decCfg.Budget.Unreserve(int(t.held))
+		t.held = 0
+	}
 	if l.tlsCache != nil {
 		if e := &l.tlsCache[c.id%tlsCacheSize]; e.id == c.id {
 			e.in.Reset()

@@ -186,3 +186,32 @@ func TestTLSRecordErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSPartialRecordBudget: the bytes of a partial record count in the
+// inbound budget while they wait; past it the connection gets 1013, and
+// the budget is whole again once it is gone.
+func TestTLSPartialRecordBudget(t *testing.T) {
+	srv, addr := startTLS(t, newRecorder(), func(c *Config) { c.InboundBudget = 8 << 10 })
+	c := dialRawTLS(t, addr)
+	c.send(tlsrec.TypeApplicationData, []byte(upgradeRequest))
+	c.readUntil("\r\n\r\n")
+	c.received = nil
+
+	// 4 KiB of a 16 KiB record: held and counted.
+	n := 16 << 10
+	if _, err := c.conn.Write(append([]byte{23, 3, 3, byte(n >> 8), byte(n)}, make([]byte, 4<<10)...)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "partial record counted", func() bool { return srv.Stats().InboundBuffered >= 4<<10 })
+	// 8 KiB more: over the budget.
+	if _, err := c.conn.Write(make([]byte, 8<<10)); err != nil {
+		t.Fatal(err)
+	}
+	c.readUntil("\x88") // a close frame
+	i := bytes.IndexByte(c.received, 0x88)
+	if len(c.received) < i+4 || int(c.received[i+2])<<8|int(c.received[i+3]) != 1013 {
+		t.Fatalf("close frame %x", c.received[i:])
+	}
+	c.conn.Close()
+	waitFor(t, "budget given back", func() bool { return srv.Stats().InboundBuffered == 0 })
+}
