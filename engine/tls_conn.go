@@ -35,9 +35,10 @@ const (
 
 // tlsConn is the TLS state of a connection served over TLS.
 type tlsConn struct {
-	rec  tlsrec.Conn          // tls13
-	hs   *tlsPipe             // tlsHandshaking, once the ClientHello arrived
-	std  *tlsPipe             // tlsStd
+	rec tlsrec.Conn // tls13
+	// pipe is crypto/tls's in-memory connection: the handshake's once the
+	// ClientHello arrived (tlsHandshaking), the connection's (tlsStd).
+	pipe *tlsPipe
 	cs   *tls.ConnectionState // from the handshake's end until the upgrade
 	in   []byte               // plaintext not consumed yet
 	mode tlsMode
@@ -346,7 +347,7 @@ func (l *loop) tlsPut(c *Conn, a, b []byte) error {
 			e := l.tlsCiphers(c)
 			out, err = t.rec.Write(&e.out, l.tlsOut[:0], x, y)
 		} else {
-			out, err = t.std.seal(l.tlsOut[:0], x, y)
+			out, err = t.pipe.seal(l.tlsOut[:0], x, y)
 		}
 		l.tlsOut = out[:0]
 		if err != nil {
@@ -374,7 +375,7 @@ func (l *loop) tlsCloseNotify(c *Conn, t *tlsConn) {
 		e := l.tlsCiphers(c)
 		out, _ = t.rec.WriteAlert(&e.out, l.tlsOut[:0], tlsrec.AlertCloseNotify)
 	case tlsStd:
-		out = t.std.closeNotify(l.tlsOut[:0])
+		out = t.pipe.closeNotify(l.tlsOut[:0])
 	default:
 		return
 	}
@@ -388,13 +389,9 @@ func (l *loop) tlsCloseNotify(c *Conn, t *tlsConn) {
 // tlsClosed releases c's TLS state when the connection has closed.
 func (l *loop) tlsClosed(c *Conn) {
 	t := c.tlsState()
-	if t.hs != nil {
-		t.hs.stop()
-		t.hs = nil
-	}
-	if t.std != nil {
-		t.std.stop()
-		t.std = nil
+	if t.pipe != nil {
+		t.pipe.stop()
+		t.pipe = nil
 	}
 	t.in, t.inScratch, t.cs = nil, false, nil
 	if t.held > 0 {

@@ -88,7 +88,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 		l.tlsRefuse(c, errors.New("tls: too much data during the handshake"))
 		return
 	}
-	if t.hs == nil {
+	if t.pipe == nil {
 		if ct[0] >= 'A' && ct[0] <= 'Z' {
 			// Plain HTTP on a TLS port: answer as net/http does.
 			l.stats.reject(rejectTLS)
@@ -101,7 +101,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 			l.tlsRefuse(c, ErrNotTLS)
 			return
 		}
-	} else if !t.hs.want {
+	} else if !t.pipe.want {
 		return
 	}
 	if len(ct) < tlsrec.HeaderLen {
@@ -117,9 +117,9 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 	}
 	rec := append([]byte(nil), ct[:n]...)
 	_, _ = c.gc.Discard(n)
-	if t.hs != nil {
-		t.hs.want = false
-		t.hs.recv <- rec // never blocks: one record is asked for at a time
+	if t.pipe != nil {
+		t.pipe.want = false
+		t.pipe.recv <- rec // never blocks: one record is asked for at a time
 		return
 	}
 	ts := l.srv.tls
@@ -139,7 +139,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 		cur:    rec,
 		remote: c.RemoteAddr(),
 	}
-	t.hs = p
+	t.pipe = p
 	go l.srv.runTLSHandshake(p)
 }
 
@@ -154,7 +154,7 @@ func (l *loop) tlsRefuse(c *Conn, err error) {
 func (l *loop) tlsFeed(p *tlsPipe) {
 	c := p.c
 	t := c.tlsState()
-	if c.state == stateClosed || t.hs != p {
+	if c.state == stateClosed || t.mode != tlsHandshaking || t.pipe != p {
 		return
 	}
 	p.want = true
@@ -164,7 +164,7 @@ func (l *loop) tlsFeed(p *tlsPipe) {
 // tlsHandshakeWrite writes bytes crypto/tls wrote during the handshake.
 func (l *loop) tlsHandshakeWrite(p *tlsPipe, b []byte) {
 	c := p.c
-	if c.state == stateClosed || c.tlsState().hs != p {
+	if t := c.tlsState(); c.state == stateClosed || t.mode != tlsHandshaking || t.pipe != p {
 		return
 	}
 	_, _ = c.gc.Write(b)
@@ -221,22 +221,19 @@ func (s *Server) runTLSHandshake(p *tlsPipe) {
 func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 	c := p.c
 	t := c.tlsState()
-	if c.state == stateClosed || t.hs != p {
-		if res.std != nil {
-			p.stop()
-		}
+	if c.state == stateClosed || t.mode != tlsHandshaking || t.pipe != p {
+		p.stop()
 		return
 	}
-	t.hs = nil
 	t.cs = &res.cs
 	if res.std != nil {
 		p.onLoop = true
 		p.tc = res.std
-		t.std = p
-		t.mode = tlsStd
+		t.mode = tlsStd // t.pipe stays: crypto/tls goes on over it
 	} else {
 		t.rec = res.rec
 		t.mode = tls13
+		t.pipe = nil
 		p.stop()
 	}
 	res.rec = tlsrec.Conn{}
@@ -249,10 +246,11 @@ func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 // crypto/tls wrote, if any, has been written before.
 func (l *loop) tlsHandshakeFailed(p *tlsPipe, err error) {
 	c := p.c
-	if c.state == stateClosed || c.tlsState().hs != p {
+	t := c.tlsState()
+	if c.state == stateClosed || t.mode != tlsHandshaking || t.pipe != p {
 		return
 	}
-	c.tlsState().hs = nil
+	t.pipe = nil
 	p.stop()
 	l.tlsRefuse(c, err)
 }

@@ -16,7 +16,7 @@ import (
 
 // tlsOpenStd reads what crypto/tls can open of ct into t.in.
 func (l *loop) tlsOpenStd(c *Conn, t *tlsConn, ct []byte) (used int, more bool) {
-	p := t.std
+	p := t.pipe
 	p.src, p.consumed = ct, 0
 	p.out = l.tlsOut[:0]
 	plain := l.tlsPlainStart(t)
