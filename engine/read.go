@@ -187,6 +187,13 @@ func (l *loop) failProtocol(c *Conn, err error) {
 // shutdownWrite half-closes c's socket: the peer reads EOF after our
 // close frame.
 func (l *loop) shutdownWrite(c *Conn) {
+	if t := c.tlsState(); t != nil {
+		// TLS: close_notify goes before the FIN (RFC 8446 §6.1).
+		l.tlsCloseNotify(c, t)
+		if c.state == stateClosed || l.outboundBuffered(c) > 0 {
+			return // closed, or the FIN would cut the alert: TCP closes later
+		}
+	}
 	_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 }
 

@@ -215,3 +215,33 @@ func TestTLSPartialRecordBudget(t *testing.T) {
 	c.conn.Close()
 	waitFor(t, "budget given back", func() bool { return srv.Stats().InboundBuffered == 0 })
 }
+
+// TestTLSShutdownCloseNotify: a graceful shutdown sends the close frame
+// (1001), then close_notify, then closes TCP.
+func TestTLSShutdownCloseNotify(t *testing.T) {
+	rec := newRecorder()
+	srv, addr := startTLS(t, rec, nil)
+	c := dialRawTLS(t, addr)
+	c.send(tlsrec.TypeApplicationData, []byte(upgradeRequest))
+	c.readUntil("\r\n\r\n")
+	c.received = nil
+	rec.nextOpen(t)
+	go func() {
+		ctx, cancel := contextWithTimeout(5 * time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	c.readUntil("\x88") // the close frame
+	i := bytes.IndexByte(c.received, 0x88)
+	if len(c.received) < i+4 || int(c.received[i+2])<<8|int(c.received[i+3]) != 1001 {
+		t.Fatalf("close frame %x", c.received[i:])
+	}
+	c.send(tlsrec.TypeApplicationData, wstest.EncodeFrame(ws.OpClose, true, 0, true, wstest.CloseBody(1001, "")))
+	typ, p := c.record()
+	if typ != tlsrec.TypeAlert || len(p) != 2 || tlsrec.Alert(p[1]) != tlsrec.AlertCloseNotify {
+		t.Fatalf("after the close handshake: record type %d %x, want close_notify", typ, p)
+	}
+	if _, err := c.br.ReadByte(); err != io.EOF {
+		t.Fatalf("TCP not closed after close_notify: %v", err)
+	}
+}
