@@ -104,6 +104,10 @@ func TestTLSBadInput(t *testing.T) {
 		{name: "OversizedHandshakeRecord", send: record(22, 1<<14+257, append(append([]byte{1, 0, 0x40, 0xfd}, hello[9:]...), make([]byte, 1<<14+257-4-len(hello[9:]))...))},
 		{name: "ClientHelloDribbledPastTimeout", send: hello, dribble: 100 * time.Millisecond, atTimeout: true, serverFlight: true},
 		{name: "ClientHelloThenSilence", send: hello, atTimeout: true, serverFlight: true},
+		// More than 64 KiB sent ahead while the handshake runs: closed (by
+		// that bound, or by crypto/tls refusing what follows the hello).
+		{name: "SentAheadPast64KiB", send: append(append([]byte(nil), hello...), bytes.Repeat(record(23, 16000, make([]byte, 16000)), 5)...),
+			serverFlight: true, mayReset: true},
 		{name: "ConnectsAndSendsNothing", send: nil, atTimeout: true},
 
 		{name: "TLS12_Renegotiation_ClientHello", version: tls.VersionTLS12, after: func(s *hostileSealer) []byte {

@@ -12,5 +12,7 @@
 //
 // A self-signed certificate is trusted by no client. The examples print its
 // SHA-256 SPKI pin, which Chromium accepts with
-// --ignore-certificate-errors-spki-list=PIN (the flag needs --user-data-dir).
+// --ignore-certificate-errors-spki-list=PIN; the line they print runs it
+// with a fresh --user-data-dir, keeping the exception out of a daily
+// profile.
 package tlsflags

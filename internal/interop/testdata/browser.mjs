@@ -18,8 +18,7 @@
 //
 // Over wss:// the pages come over https:// from the same ports, and
 // Chromium accepts the echo's certificate by the SHA-256 SPKI pin in
-// INTEROP_SPKI (--ignore-certificate-errors-spki-list; the persistent
-// context gives it the --user-data-dir it needs).
+// INTEROP_SPKI (--ignore-certificate-errors-spki-list).
 //
 // Screenshots of both pages go to ARTIFACT_DIR (default ../artifacts).
 // Prints "PASS <case>" or "FAIL <case>: why" per case and "ALL PASS" at the
