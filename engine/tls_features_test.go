@@ -226,3 +226,43 @@ func TestTLS12ChaCha20(t *testing.T) {
 		t.Fatalf("%q %v", got, err)
 	}
 }
+
+// TestTLSResumptionAndRetry: TLS 1.3 session resumption (the first
+// connection's ticket took the server's first application sequence
+// number), and a HelloRetryRequest (a second ClientHello), both echo.
+func TestTLSResumptionAndRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tweak func(*tls.Config)
+	}{
+		{"resumption", nil},
+		{"hello retry", func(c *tls.Config) { c.CurvePreferences = []tls.CurveID{tls.CurveP256} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := startTLS(t, newRecorder(), func(c *Config) {
+				if tc.tweak != nil {
+					tc.tweak(c.TLS)
+				}
+			})
+			cfg := clientTLS(t, tls.VersionTLS13)
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			for i := 0; i < 2; i++ {
+				cl := dial(t, addr, &wstest.DialOptions{TLS: cfg})
+				if err := cl.WriteText("x"); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := cl.ReadMessage(5 * time.Second); err != nil || string(got) != "x" {
+					t.Fatalf("connection %d: %q %v", i, got, err)
+				}
+				cs := cl.Conn.(*tls.Conn).ConnectionState()
+				if tc.tweak == nil && i == 1 && !cs.DidResume {
+					t.Fatal("second connection did not resume")
+				}
+				if tc.tweak != nil && cs.CurveID != tls.CurveP256 {
+					t.Fatalf("curve %v", cs.CurveID)
+				}
+				_ = cl.Close()
+			}
+		})
+	}
+}
