@@ -79,6 +79,9 @@ func (c *Config) normalizeTLS(errs []error) []error {
 			errs = append(errs, fmt.Errorf("TLSAddr %q: %w", c.TLSAddr, err))
 		}
 	}
+	if c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
+		errs = append(errs, errors.New("TLS has no certificate (Certificates, GetCertificate or GetConfigForClient)"))
+	}
 	if c.TLS != nil && c.TLS.MaxVersion != 0 && c.TLS.MaxVersion < tls.VersionTLS12 {
 		errs = append(errs, errors.New("TLS.MaxVersion below TLS 1.2"))
 	}

@@ -266,3 +266,22 @@ func TestTLSResumptionAndRetry(t *testing.T) {
 		})
 	}
 }
+
+func TestTLSConfigChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func(*Config)
+	}{
+		{"no certificate", func(c *Config) { c.TLS = &tls.Config{} }},
+		{"TLSAddr without TLS", func(c *Config) { c.TLSAddr = "127.0.0.1:0" }},
+		{"bad TLSAddr", func(c *Config) { c.TLS = cert(t).ServerConfig(); c.TLSAddr = "nope" }},
+		{"TLS 1.1 only", func(c *Config) { c.TLS = cert(t).ServerConfig(); c.TLS.MaxVersion = tls.VersionTLS11 }},
+		{"negative workers", func(c *Config) { c.TLS = cert(t).ServerConfig(); c.TLSHandshakeWorkers = -1 }},
+	} {
+		cfg := DefaultConfig("127.0.0.1:0")
+		tc.cfg(&cfg)
+		if _, err := New(cfg, Handlers{}); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}
