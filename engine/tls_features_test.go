@@ -285,3 +285,32 @@ func TestTLSConfigChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestTLS13ViaCryptoTLS runs TLS 1.3 through the crypto/tls fallback
+// (tls_std.go), which serves a suite the record layer would lack.
+func TestTLS13ViaCryptoTLS(t *testing.T) {
+	tlsStdOnly.Store(true)
+	defer tlsStdOnly.Store(false)
+	rec := newRecorder()
+	srv, addr := startTLS(t, rec, nil)
+	cfg := clientTLS(t, tls.VersionTLS13)
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4) // a ticket to read first
+	cl := dial(t, addr, &wstest.DialOptions{TLS: cfg})
+	for _, n := range []int{10, 100000} {
+		if err := cl.WriteBinary(make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := cl.ReadMessage(5 * time.Second); err != nil || len(got) != n {
+			t.Fatalf("%d bytes: got %d, %v", n, len(got), err)
+		}
+	}
+	if err := cl.WriteClose(1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, err := cl.ExpectClose(5 * time.Second); err != nil || code != 1000 {
+		t.Fatalf("close %d %v", code, err)
+	}
+	if st := srv.Stats().TLS; st.TLS13 != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -68,6 +68,11 @@ func newTLSServer(cfg *Config) *tlsServer {
 	}
 }
 
+// tlsStdOnly makes TLS 1.3 connections keep crypto/tls's Conn (the path
+// TLS 1.2 takes) instead of the record layer: set by tests to exercise
+// that fallback with TLS 1.3.
+var tlsStdOnly atomic.Bool
+
 // tlsMaxHandshakeRecord bounds a record during the handshake (TLS 1.2
 // allows 2^14+2048 bytes of ciphertext).
 const tlsMaxHandshakeRecord = tlsrec.HeaderLen + 1<<14 + 2048
@@ -195,7 +200,7 @@ func (s *Server) runTLSHandshake(p *tlsPipe) {
 		return
 	}
 	res := &tlsResult{cs: tc.ConnectionState()}
-	if res.cs.Version == tls.VersionTLS13 && tlsrec.Supported(res.cs.CipherSuite) {
+	if res.cs.Version == tls.VersionTLS13 && tlsrec.Supported(res.cs.CipherSuite) && !tlsStdOnly.Load() {
 		err = res.rec.Init(res.cs.CipherSuite, &p.kl, p.written)
 	} else {
 		res.std = tc

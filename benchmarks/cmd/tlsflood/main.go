@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/tlsflood -echo 100 -flood 16 -d 10s
 //	go run ./cmd/tlsflood -rsa            # RSA-2048 certificate instead of ECDSA P-256
+//	go run ./cmd/tlsflood -server nethttp # net/http + crypto/tls + gorilla, the reference
 package main
 
 import (
@@ -41,6 +42,7 @@ func main() {
 	d := flag.Duration("d", 10*time.Second, "duration of each phase")
 	useRSA := flag.Bool("rsa", false, "RSA-2048 certificate (default ECDSA P-256)")
 	workers := flag.Int("workers", 0, "server: TLSHandshakeWorkers (0: default)")
+	which := flag.String("server", "switchboard", "server: switchboard, or nethttp (net/http + crypto/tls + gorilla/websocket)")
 	flag.Parse()
 	if *role == "client" {
 		client(*addr, *ca, *echoN, *flood, *d)
@@ -62,19 +64,32 @@ func main() {
 	cfg.MaxHandshakesPerSecond = 0
 	cfg.MaxMessagesPerSecond, cfg.MaxBytesPerSecond = 0, 0
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.New(cfg, echo{})
-	if err != nil {
-		log.Fatal(err)
+	var srvAddr string
+	report := func() string { return "" }
+	if *which == "nethttp" {
+		var stop func()
+		srvAddr, stop = startNetHTTP(cfg.TLS)
+		defer stop()
+	} else {
+		srv, err := engine.New(cfg, echo{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = srv.Run(ctx) }()
+		srvAddr = srv.Addr()
+		report = func() string {
+			st := srv.Stats().TLS
+			return fmt.Sprintf(", handshakes completed %d, failed %d, workers %d", st.HandshakesCompleted, st.HandshakesFailed, *workers)
+		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = srv.Run(ctx) }()
 	dir, _ := os.MkdirTemp("", "tlsflood")
 	defer os.RemoveAll(dir)
 	caFile := filepath.Join(dir, "ca.pem")
 	_ = os.WriteFile(caFile, cert.CertPEM, 0o600)
 	exe, _ := os.Executable()
-	cmd := exec.Command(exe, "-role", "client", "-addr", srv.Addr(), "-ca", caFile,
+	cmd := exec.Command(exe, "-role", "client", "-addr", srvAddr, "-ca", caFile,
 		"-echo", strconv.Itoa(*echoN), "-flood", strconv.Itoa(*flood), "-d", d.String())
 	cmd.Stderr = os.Stderr
 	out, _ := cmd.StdoutPipe()
@@ -86,12 +101,11 @@ func main() {
 		fmt.Println(sc.Text())
 	}
 	_ = cmd.Wait()
-	st := srv.Stats().TLS
 	kind := "ECDSA P-256"
 	if *useRSA {
 		kind = "RSA-2048"
 	}
-	fmt.Printf("server: %s certificate, handshakes completed %d, failed %d, workers %d\n", kind, st.HandshakesCompleted, st.HandshakesFailed, *workers)
+	fmt.Printf("server: %s, %s certificate%s\n", *which, kind, report())
 }
 
 type echo struct{}

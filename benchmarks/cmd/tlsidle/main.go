@@ -2,11 +2,13 @@
 // switchboard engine: it serves N connections (clients in a child
 // process, offering Go's default key shares, X25519MLKEM768 included),
 // each sends one message and reads its echo, then all sit idle, and it
-// reports the server's RSS and Go heap per connection.
+// reports the server's RSS and Go heap per connection. -server nbio
+// measures lesismal/nbio with the same clients.
 //
 //	go run ./cmd/tlsidle -n 10000            # TLS 1.3 (AES-128-GCM)
 //	go run ./cmd/tlsidle -n 10000 -tls=false # ws://, the floor, same harness
 //	go run ./cmd/tlsidle -n 3000 -version 1.2
+//	go run ./cmd/tlsidle -n 10000 -server nbio   # nbio's non-blocking TLS
 package main
 
 import (
@@ -47,13 +49,14 @@ func main() {
 	loops := flag.Int("loops", 0, "server: event loops (0: one per CPU)")
 	conc := flag.Int("c", 32, "client: concurrent dials")
 	idle := flag.Duration("idle", 10*time.Second, "server: how long the connections sit idle before RSS is read")
+	which := flag.String("server", "switchboard", "server: switchboard, or nbio (lesismal/nbio v1.6.8, same clients)")
 	memprofile := flag.String("memprofile", "", "server: write a heap profile of the idle connections here")
 	flag.Parse()
 	if *role == "client" {
 		client(*addr, *ca, *n, *version, *size, *conc)
 		return
 	}
-	server(*n, *useTLS, *version, *size, *loops, *conc, *idle, *memprofile)
+	server(*which, *n, *useTLS, *version, *size, *loops, *conc, *idle, *memprofile)
 }
 
 type echo struct{}
@@ -86,7 +89,7 @@ func heap() uint64 {
 	return ms.HeapAlloc
 }
 
-func server(n int, useTLS bool, version string, size, loops, conc int, idle time.Duration, memprofile string) {
+func server(which string, n int, useTLS bool, version string, size, loops, conc int, idle time.Duration, memprofile string) {
 	if memprofile != "" {
 		runtime.MemProfileRate = 1
 	}
@@ -99,12 +102,14 @@ func server(n int, useTLS bool, version string, size, loops, conc int, idle time
 	cfg.MaxMessagesPerSecond, cfg.MaxBytesPerSecond = 0, 0
 	cfg.HandshakeTimeout = time.Minute
 	var caFile string
+	var certPEM, keyPEM []byte
 	if useTLS {
 		cert, err := tlstest.New("localhost", "127.0.0.1")
 		if err != nil {
 			log.Fatal(err)
 		}
 		cfg.TLS = cert.ServerConfig()
+		certPEM, keyPEM = cert.CertPEM, cert.KeyPEM
 		dir, err := os.MkdirTemp("", "tlsidle")
 		if err != nil {
 			log.Fatal(err)
@@ -115,13 +120,26 @@ func server(n int, useTLS bool, version string, size, loops, conc int, idle time
 			log.Fatal(err)
 		}
 	}
-	srv, err := engine.New(cfg, echo{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	var addr string
+	var stats func() string
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = srv.Run(ctx) }()
-	addr := srv.Addr()
+	if which == "nbio" {
+		var stop func()
+		addr, stop = startNbio(certPEM, keyPEM)
+		defer stop()
+		stats = func() string { return "nbio" }
+	} else {
+		srv, err := engine.New(cfg, echo{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { _ = srv.Run(ctx) }()
+		addr = srv.Addr()
+		stats = func() string {
+			st := srv.Stats()
+			return fmt.Sprintf("TLS stats %+v; messages in %d out %d", st.TLS, st.MessagesIn, st.MessagesOut)
+		}
+	}
 
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "-role", "client", "-addr", addr, "-ca", caFile, "-n", strconv.Itoa(n),
@@ -154,23 +172,20 @@ func server(n int, useTLS bool, version string, size, loops, conc int, idle time
 		log.Fatalf("client: %q %v", sc.Text(), sc.Err())
 	}
 	setup := time.Since(start)
-	open := srv.Stats().Open
 	time.Sleep(idle) // let the last handshakes' garbage be collected and scavenged
 	r1, h1 := rss(), heap()
 	debug.FreeOSMemory()
 	time.Sleep(500 * time.Millisecond)
 	r2 := rss()
-	st := srv.Stats()
 	mode := "ws://"
 	if useTLS {
 		mode = "wss:// TLS " + version
 	}
-	fmt.Printf("%s, %d connections open (of %d), one %d-byte message each way, set up in %v\n", mode, open, n, size, setup.Round(time.Millisecond))
+	fmt.Printf("%s %s, %d connections, one %d-byte message each way, set up in %v\n", which, mode, n, size, setup.Round(time.Millisecond))
 	fmt.Printf("RSS per idle connection: %.0f B (after FreeOSMemory: %.0f B)\n",
 		float64(r1-r0)/float64(n), float64(r2-r0)/float64(n))
 	fmt.Printf("Go heap per idle connection (after GC): %.0f B\n", float64(int64(h1)-int64(h0))/float64(n))
-	fmt.Printf("RSS baseline %.1f MB, with connections %.1f MB; TLS stats %+v; messages in %d out %d\n",
-		float64(r0)/1e6, float64(r1)/1e6, st.TLS, st.MessagesIn, st.MessagesOut)
+	fmt.Printf("RSS baseline %.1f MB, with connections %.1f MB; %s\n", float64(r0)/1e6, float64(r1)/1e6, stats())
 	if memprofile != "" {
 		f, err := os.Create(memprofile)
 		if err != nil {
