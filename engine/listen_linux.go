@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -65,17 +66,21 @@ func listenersOn(network string, ta *net.TCPAddr) ([]string, error) {
 	}
 	var inodes []string
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		fh, err := os.Open(f)
 		if err != nil {
 			if os.IsNotExist(err) {
 				continue // no IPv6 in this kernel
 			}
 			return nil, err
 		}
-		for _, ln := range parseProcListeners(b) {
+		err = scanProcListeners(fh, func(ln procListener) {
 			if ln.port == ta.Port && (network == "tcp" || overlaps(ln.ip, ta.IP)) {
 				inodes = append(inodes, ln.inode)
 			}
+		})
+		_ = fh.Close()
+		if err != nil {
+			return nil, err
 		}
 	}
 	return inodes, nil
@@ -92,41 +97,68 @@ type procListener struct {
 	inode string
 }
 
-// parseProcListeners returns the sockets in state LISTEN (0A) of a
-// /proc/net/tcp or tcp6 table. Addresses there are hex words in host byte
-// order; ports are big-endian hex.
-func parseProcListeners(b []byte) []procListener {
-	var out []procListener
-	sc := bufio.NewScanner(bytes.NewReader(b))
+// scanProcListeners calls fn for each socket in state LISTEN (0A) of a
+// /proc/net/tcp or tcp6 table read from r. Addresses there are hex words in
+// host byte order; ports are big-endian hex. A busy host lists tens of
+// thousands of sockets there: the table is streamed through one buffer, and
+// a line that is not a listener costs no allocation.
+func scanProcListeners(r io.Reader, fn func(procListener)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<10)
 	first := true
 	for sc.Scan() {
 		if first { // header
 			first = false
 			continue
 		}
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[3] != "0A" {
-			continue
+		if ln, ok := parseProcLine(sc.Bytes()); ok {
+			fn(ln)
 		}
-		host, port, ok := strings.Cut(f[1], ":")
-		if !ok {
-			continue
-		}
-		raw, err := hex.DecodeString(host)
-		if err != nil || (len(raw) != 4 && len(raw) != 16) {
-			continue
-		}
-		ip := make(net.IP, len(raw))
-		for i := 0; i < len(raw); i += 4 {
-			binary.NativeEndian.PutUint32(ip[i:], binary.BigEndian.Uint32(raw[i:]))
-		}
-		p, err := strconv.ParseUint(port, 16, 16)
-		if err != nil {
-			continue
-		}
-		out = append(out, procListener{ip: ip, port: int(p), inode: f[9]})
 	}
-	return out
+	return sc.Err()
+}
+
+// parseProcLine parses one line of a /proc/net/tcp table: ok is false for
+// a socket not in state LISTEN or a malformed line. Fields are "sl:
+// local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid
+// timeout inode ...".
+func parseProcLine(line []byte) (procListener, bool) {
+	var f [10][]byte
+	n := 0
+	for i := 0; i < len(line) && n < len(f); {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' {
+			j++
+		}
+		if j > i {
+			f[n] = line[i:j]
+			n++
+		}
+		i = j
+	}
+	if n < len(f) || string(f[3]) != "0A" {
+		return procListener{}, false
+	}
+	host, port, ok := bytes.Cut(f[1], []byte{':'})
+	if !ok || (len(host) != 8 && len(host) != 32) {
+		return procListener{}, false
+	}
+	raw := make([]byte, len(host)/2)
+	if _, err := hex.Decode(raw, host); err != nil {
+		return procListener{}, false
+	}
+	ip := make(net.IP, len(raw))
+	for i := 0; i < len(raw); i += 4 {
+		binary.NativeEndian.PutUint32(ip[i:], binary.BigEndian.Uint32(raw[i:]))
+	}
+	p, err := strconv.ParseUint(string(port), 16, 16)
+	if err != nil {
+		return procListener{}, false
+	}
+	return procListener{ip: ip, port: int(p), inode: string(f[9])}, true
 }
 
 // ownSockets returns the inodes of this process's sockets.
