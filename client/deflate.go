@@ -1,7 +1,6 @@
 package client
 
 import (
-
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
@@ -44,7 +43,6 @@ func (c *Conn) releaseDeflate() {
 		c.pmd = nil
 	}
 }
-
 
 // inflate returns a compressed message's plaintext in the loop's scratch
 // buffer (valid during OnMessage). 1009 past MaxMessageSize (checked while

@@ -223,10 +223,10 @@ func (d *Dialer) normalize() (*dialConfig, error) {
 
 // target is a parsed ws:// or wss:// URL.
 type target struct {
-	u       *url.URL
-	secure  bool
+	u        *url.URL
+	secure   bool
 	hostport string // for TCP and CONNECT
-	host    string // Host header
+	host     string // Host header
 }
 
 func parseTarget(raw string) (target, error) {
