@@ -35,7 +35,7 @@ func TestHandshakeOptions(t *testing.T) {
 	cl := newClient(t)
 	tests := []struct {
 		name     string
-		d        Dialer
+		d        func() *Dialer
 		status   int    // expected HandshakeError status, 0: success
 		wantMsg  string // first message on success
 		wantBody string
@@ -43,17 +43,24 @@ func TestHandshakeOptions(t *testing.T) {
 	}{
 		{name: "no token", status: 401, wantBody: "no token\n"},
 		{name: "token, cookies, subprotocol",
-			d: Dialer{Header: http.Header{"Authorization": {"Bearer t0ken"}},
-				Cookies:      []*http.Cookie{{Name: "session", Value: "abc"}, {Name: "theme", Value: "dark"}},
-				Subprotocols: []string{"chat.v1", "chat.v2"}},
+			d: func() *Dialer {
+				return &Dialer{Header: http.Header{"Authorization": {"Bearer t0ken"}},
+					Cookies:      []*http.Cookie{{Name: "session", Value: "abc"}, {Name: "theme", Value: "dark"}},
+					Subprotocols: []string{"chat.v1", "chat.v2"}}
+			},
 			wantMsg: "abc/dark/x=1", protocol: "chat.v2"},
 		{name: "no subprotocol agreed",
-			d:       Dialer{Header: http.Header{"Authorization": {"Bearer t0ken"}}, Subprotocols: []string{"chat.v1"}},
+			d: func() *Dialer {
+				return &Dialer{Header: http.Header{"Authorization": {"Bearer t0ken"}}, Subprotocols: []string{"chat.v1"}}
+			},
 			wantMsg: "//x=1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := tc.d
+			d := &Dialer{}
+			if tc.d != nil {
+				d = tc.d()
+			}
 			d.Client = cl
 			rec := newRecorder()
 			c, err := d.Dial(ctx10(t), "ws://"+addr+"/path?x=1", rec)

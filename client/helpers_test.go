@@ -133,3 +133,5 @@ func ctx10(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

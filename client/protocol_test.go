@@ -3,8 +3,8 @@ package client
 import (
 	"bufio"
 	"encoding/binary"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
