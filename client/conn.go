@@ -105,11 +105,11 @@ type Conn struct {
 	queued   atomic.Int32 // bytes handed to the loop, not yet sent
 	closed   atomic.Bool  // closed for good
 	up       atomic.Bool  // a session is open
+	final    atomic.Bool  // Close was called (or the Client closes): no reconnect
 	lastRecv uint32       // loop tick of the last frame (or of the ping sent)
 
 	state     connState
 	awaitPong bool
-	final     bool // Close was called (or the Client closes): no reconnect
 	opened    bool // OnOpen ran
 }
 
@@ -215,7 +215,7 @@ func (c *Conn) Close(code codec.CloseCode, reason string) error {
 		return ErrInvalidCloseCode
 	}
 	if c.onLoop() {
-		if c.state == stateClosed || c.final {
+		if c.state == stateClosed || c.final.Load() {
 			return ErrClosed
 		}
 		c.loop.closeFinal(c, code, reason, nil)
@@ -234,7 +234,7 @@ func (c *Conn) Abort() error {
 		if c.state == stateClosed {
 			return
 		}
-		c.final = true
+		c.final.Store(true)
 		if c.gc != nil {
 			c.loop.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed}, nil)
 		} else if c.state == stateWaiting {
@@ -252,7 +252,7 @@ func (c *Conn) Abort() error {
 }
 
 func (c *Conn) downErr() error {
-	if c.closed.Load() || c.rc == nil || c.final {
+	if c.closed.Load() || c.rc == nil || c.final.Load() {
 		return ErrClosed
 	}
 	return ErrReconnecting
@@ -270,7 +270,7 @@ func (c *Conn) write(op codec.OpCode, p []byte, compress bool) error {
 	}
 	queued := false
 	if !c.up.Load() {
-		if c.rc == nil || c.rc.r.QueueBytes <= 0 || c.final {
+		if c.rc == nil || c.rc.r.QueueBytes <= 0 || c.final.Load() {
 			return c.downErr()
 		}
 		if c.rc.qbytes.Add(int64(len(p))) > int64(c.rc.r.QueueBytes) {

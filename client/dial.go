@@ -148,8 +148,15 @@ func dur(v, def time.Duration) time.Duration {
 }
 
 func (d *Dialer) normalize() (*dialConfig, error) {
+	cl := d.Client
+	if cl == nil {
+		var err error
+		if cl, err = Default(); err != nil {
+			return nil, err
+		}
+	}
 	cfg := &dialConfig{
-		client:       d.Client,
+		client:       cl,
 		protocols:    append([]string(nil), d.Subprotocols...),
 		compression:  d.Compression,
 		threshold:    d.DeflateThreshold,
@@ -555,12 +562,6 @@ func (d *Dialer) Dial(ctx context.Context, url string, h Handler) (*Conn, error)
 		return nil, err
 	}
 	cl := cfg.client
-	if cl == nil {
-		if cl, err = Default(); err != nil {
-			return nil, err
-		}
-		cfg.client = cl
-	}
 	if cl.closing.Load() {
 		return nil, ErrClientClosed
 	}

@@ -38,9 +38,10 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		l.link(c)
 	}
 	gc.SetContext(c)
+	gc.SetSafeContext(nil) // gnet set it to the enrolling too: let the session (and its net.Conn) go
 	l.busy, l.closeBusy = c, false
 	defer func() { l.busy, l.closeBusy = nil, false }()
-	if c.final || c.state == stateClosed || e.cl.closing.Load() {
+	if c.final.Load() || c.state == stateClosed || e.cl.closing.Load() {
 		// Closed while the handshake was under way.
 		l.finish(c, c.finalReport())
 		return nil, gnet.Close
@@ -99,6 +100,10 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	l.enter()
 	l.busy, l.closeBusy = c, false
 	buf, _ := gc.Peek(-1)
+	if len(buf) > 0 {
+		c.lastRecv = l.tick()
+		c.awaitPong = false // anything from the server proves it is alive
+	}
 	if c.state == stateOpen || c.state == stateClosing {
 		if c.sec != nil {
 			l.readTLS(c, buf)
@@ -193,7 +198,7 @@ func (l *loop) sessionEnded(c *Conn, report *CloseError) {
 	if c.state == stateClosed {
 		return
 	}
-	if c.final || c.rc == nil || l.cl.closing.Load() {
+	if c.final.Load() || c.rc == nil || l.cl.closing.Load() {
 		l.finish(c, report)
 		return
 	}
@@ -238,7 +243,7 @@ func (l *loop) closeFinal(c *Conn, code codec.CloseCode, reason string, cause er
 	if c.state == stateClosed {
 		return
 	}
-	c.final = true
+	c.final.Store(true)
 	switch c.state {
 	case stateOpen:
 		c.report = &CloseError{Code: code, Reason: reason, Err: cause}

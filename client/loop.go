@@ -175,7 +175,14 @@ func (l *loop) runTask(t *task) {
 		}
 		if c.state == stateOpen {
 			_ = l.writeMessage(c, t.op, t.buf.B, !t.raw)
-		} else if c.rc != nil && c.rc.r.QueueBytes > 0 && c.state != stateClosed && !c.final {
+		} else if c.rc != nil && c.rc.r.QueueBytes > 0 && c.state != stateClosed && !c.final.Load() {
+			// Sent while a session was up, run after it ended: queue it
+			// (counted now) if it fits.
+			if !t.queued && c.rc.qbytes.Add(int64(len(t.buf.B))) > int64(c.rc.r.QueueBytes) {
+				c.rc.qbytes.Add(-int64(len(t.buf.B)))
+				break
+			}
+			t.queued = true
 			l.enqueue(c, t)
 			return // the queue keeps t.buf
 		}

@@ -64,11 +64,6 @@ func (l *loop) keepCarry(c *Conn, rest []byte) {
 // consumed.
 func (l *loop) process(c *Conn, p []byte) int {
 	off := 0
-	now := l.tick()
-	if len(p) > 0 {
-		c.lastRecv = now
-		c.awaitPong = false // anything from the server proves it is alive
-	}
 	for off < len(p) && (c.state == stateOpen || c.state == stateClosing) && c.gc != nil {
 		msg, n, err := c.dec.Decode(p[off:])
 		if err != nil {

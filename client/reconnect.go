@@ -265,8 +265,8 @@ func (l *loop) dialFailed(c *Conn, err error) {
 		return
 	}
 	report := &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: err}
-	if c.final || l.cl.closing.Load() {
-		if c.report != nil && c.final {
+	if c.final.Load() || l.cl.closing.Load() {
+		if c.report != nil && c.final.Load() {
 			report = c.report
 		}
 		l.finish(c, report)

@@ -113,7 +113,7 @@ func (l *loop) putRaw(c *Conn, b []byte) error {
 
 // writeDown handles a write made on the loop while no session is open.
 func (l *loop) writeDown(c *Conn, op codec.OpCode, p []byte) error {
-	if c.rc == nil || c.final || c.state == stateClosed || c.state == stateClosing || c.rc.r.QueueBytes <= 0 {
+	if c.rc == nil || c.final.Load() || c.state == stateClosed || c.state == stateClosing || c.rc.r.QueueBytes <= 0 {
 		return c.downErr()
 	}
 	if c.rc.qbytes.Add(int64(len(p))) > int64(c.rc.r.QueueBytes) {
