@@ -273,3 +273,65 @@ func TestServerProtocolError(t *testing.T) {
 		})
 	}
 }
+
+// Fragmented messages with pings between fragments, as the Autobahn cases
+// send them; the client answers each ping with a pong of its payload.
+func TestFragmentsAndPingsBetween(t *testing.T) {
+	pongs := make(chan string, 4)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		b := []byte(upgradeResponse(key))
+		b = codec.AppendFragment(b, codec.OpText, false, []byte("hel"))
+		b = codec.AppendFrame(b, codec.OpPing, []byte("p1"))
+		b = codec.AppendFragment(b, codec.OpContinuation, false, []byte(""))
+		b = codec.AppendFrame(b, codec.OpPing, []byte("p2"))
+		b = codec.AppendFragment(b, codec.OpContinuation, true, []byte("lo"))
+		b = codec.AppendFragment(b, codec.OpBinary, false, []byte{1, 2})
+		_, _ = c.Write(b)
+		time.Sleep(50 * time.Millisecond)
+		_, _ = c.Write(codec.AppendFragment(nil, codec.OpContinuation, true, []byte{3}))
+		for i := 0; i < 2; i++ {
+			op, p, _ := readClientFrame(t, r)
+			if op == codec.OpPong {
+				pongs <- string(p)
+			}
+		}
+		time.Sleep(time.Second)
+	})
+	rec := newRecorder()
+	c, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	if got := rec.next(t); got != "hello" {
+		t.Fatalf("got %q", got)
+	}
+	if got := rec.next(t); got != "\x01\x02\x03" || rec.types[1] != Binary {
+		t.Fatalf("got %q", got)
+	}
+	for _, want := range []string{"p1", "p2"} {
+		select {
+		case p := <-pongs:
+			if p != want {
+				t.Fatalf("pong %q, want %q", p, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no pong")
+		}
+	}
+}
+
+// A message over MaxMessageSize is refused from its header with 1009.
+func TestMessageTooBig(t *testing.T) {
+	_, addr := echoServer(t, nil)
+	rec := newRecorder()
+	c, err := (&Dialer{Client: newClient(t), MaxMessageSize: 1000}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteText(make([]byte, 1001)) // the server echoes it back: too big for us
+	var ce *CloseError
+	if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != codec.CloseMessageTooBig {
+		t.Fatalf("close %v", err)
+	}
+}
