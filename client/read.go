@@ -23,7 +23,7 @@ func (l *loop) readPlain(c *Conn, buf []byte) int {
 	c.carry = nil
 	n := l.process(c, data)
 	l.keepCarry(c, data[n:])
-	l.plain = data[:0]
+	l.keepPlain(data)
 	return len(buf)
 }
 
@@ -39,13 +39,23 @@ func (l *loop) readTLS(c *Conn, in []byte) {
 	}
 	n := l.process(c, data)
 	l.keepCarry(c, data[n:])
-	l.plain = data[:0]
+	l.keepPlain(data)
 	if err != nil && c.gc != nil {
 		if errors.Is(err, io.EOF) {
 			err = ErrConnectionLost
 		}
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: err}, nil)
 	}
+}
+
+// keepPlain keeps the loop's plaintext scratch for the next read unless a
+// large burst grew it past keepScratch.
+func (l *loop) keepPlain(b []byte) {
+	if cap(b) > keepScratch {
+		l.plain = nil
+		return
+	}
+	l.plain = b[:0]
 }
 
 func (l *loop) keepCarry(c *Conn, rest []byte) {

@@ -73,6 +73,7 @@ func main() {
 	backend := flag.String("backend", "127.0.0.1:9301", "-serve-tls: the plain server to forward to")
 	tls12 := flag.Bool("tls12", false, "-serve-tls: cap at TLS 1.2 (default 1.3)")
 	msg := flag.Int("msg", 0, "send one message of this many bytes per connection and wait for its echo before idling")
+	echoFor := flag.Duration("echo", 0, "after connecting: every connection echoes messages of -msg bytes back and forth for this long; prints messages/s and client CPU per message")
 	flag.Parse()
 	if *front != "" {
 		v := uint16(tls.VersionTLS13)
@@ -101,7 +102,8 @@ func main() {
 	settle(time.Second)
 	before, heapBefore := rss(), heapInuse()
 
-	var ok, failed atomic.Int64
+	var ok, failed, echoed atomic.Int64
+	var echoing atomic.Bool
 	var keep sync.Map
 	sem := make(chan struct{}, *conc)
 	var wg sync.WaitGroup
@@ -118,7 +120,14 @@ func main() {
 			switch *impl {
 			case "switchboard":
 				got := make(chan struct{}, 1)
-				c, err := d.Dial(context.Background(), *u, client.Handlers{Message: func(*client.Conn, client.MessageType, []byte) { got <- struct{}{} }})
+				c, err := d.Dial(context.Background(), *u, client.Handlers{Message: func(c *client.Conn, _ client.MessageType, data []byte) {
+					if echoing.Load() {
+						echoed.Add(1)
+						_ = c.WriteBinary(data) // the next round trip, from the loop
+						return
+					}
+					got <- struct{}{}
+				}})
 				if err != nil {
 					failed.Add(1)
 					return
@@ -134,15 +143,21 @@ func main() {
 					failed.Add(1)
 					return
 				}
-				keep.Store(i, c)
+				gc := &gorillaConn{c: c}
+				keep.Store(i, gc)
 				if *msg > 0 {
-					_ = c.WriteMessage(websocket.BinaryMessage, payload)
+					_ = gc.write(payload)
 					_, _, _ = c.ReadMessage()
 				}
 				go func() { // gorilla: pings, pongs and closes are seen only by a reader
 					for {
-						if _, _, err := c.ReadMessage(); err != nil {
+						_, data, err := c.ReadMessage()
+						if err != nil {
 							return
+						}
+						if echoing.Load() {
+							echoed.Add(1)
+							_ = gc.write(data)
 						}
 					}
 				}()
@@ -155,6 +170,9 @@ func main() {
 	settle(*wait)
 	after, heapAfter := rss(), heapInuse()
 	k := max(ok.Load(), 1)
+	if *echoFor > 0 {
+		echoRun(*impl, &keep, payload, &echoing, &echoed, *echoFor)
+	}
 	if *memprof != "" {
 		if f, err := os.Create(*memprof); err == nil {
 			_ = pprof.WriteHeapProfile(f)
