@@ -35,7 +35,7 @@ func main() {
 	serve := flag.Bool("serve", false, "run the echo server (child process)")
 	addr := flag.String("addr", "127.0.0.1:9401", "server address")
 	n := flag.Int("n", 10000, "clients")
-	down := flag.Duration("down", 2*time.Second, "time the server stays down")
+	down := flag.Duration("down", 2*time.Second, "time the server stays down after it has exited")
 	nojitter := flag.Bool("nojitter", false, "wait whole backoff windows (no jitter)")
 	loops := flag.Int("loops", 2, "event loops (client and server)")
 	flag.Parse()
@@ -165,7 +165,7 @@ func run(addr string, n int, down time.Duration, nojitter bool, loops int) int {
 	_ = srv.Process.Signal(syscall.SIGTERM) // graceful: close 1001 to every client
 	_ = srv.Wait()
 	stopped := since()
-	time.Sleep(down - stopped)
+	time.Sleep(down) // down for this long after it has exited
 	if srv, err = startServer(addr, loops); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -188,6 +188,17 @@ func run(addr string, n int, down time.Duration, nojitter bool, loops int) int {
 			peak, peakAt = hist[b], b
 		}
 	}
+	peakUp, nUp := 0, 0
+	for _, a := range attempts {
+		if a >= upAt {
+			nUp++
+		}
+	}
+	for k, v := range hist {
+		if time.Duration(k)*100*time.Millisecond >= upAt.Truncate(100*time.Millisecond) && v > peakUp {
+			peakUp = v
+		}
+	}
 	mode := "full jitter"
 	if nojitter {
 		mode = "no jitter"
@@ -204,6 +215,7 @@ func run(addr string, n int, down time.Duration, nojitter bool, loops int) int {
 	for _, k := range keys {
 		fmt.Fprintf(&sb, "%.1f:%d ", float64(k)/10, hist[k])
 	}
+	fmt.Printf("after the server was back: %d attempts, peak %d in one 100 ms bucket\n", nUp, peakUp)
 	fmt.Printf("attempts per 100 ms (start s:count): %s\n", sb.String())
 	mu.Unlock()
 	_ = end
