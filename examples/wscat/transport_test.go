@@ -106,7 +106,9 @@ func TestReconnect(t *testing.T) {
 	in := &lineReader{ch: make(chan string)}
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(context.Background(), []string{"-reconnect", "ws://" + addr + "/"}, in, &out, &errOut) }()
+	go func() {
+		done <- run(context.Background(), []string{"-reconnect", "ws://" + addr + "/"}, in, &out, &errOut)
+	}()
 	waitFor := func(buf *syncBuffer, s string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
