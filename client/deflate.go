@@ -14,6 +14,7 @@ import (
 // context takeover that way).
 type pmdState struct {
 	in, out pmd.Window
+	noOut   bool // the server limited our window below 15 bits: send plain
 }
 
 // setDeflate records what the 101 agreed. Our outbound window: 0 with
@@ -22,7 +23,9 @@ type pmdState struct {
 // Inbound: 0 with server_no_context_takeover, else the server's window.
 func (c *Conn) setDeflate(p *codec.DeflateParams) {
 	st := &pmdState{}
-	if !p.ClientNoContextTakeover {
+	if b := p.ClientMaxWindowBits; b != 0 && b < codec.DeflateMaxWindowBits {
+		st.noOut = true
+	} else if !p.ClientNoContextTakeover {
 		st.out.Init(1 << codec.DeflateMaxWindowBits)
 	}
 	if !p.ServerNoContextTakeover {

@@ -528,10 +528,6 @@ func (cfg *dialConfig) checkUpgrade(r *respHead, key string, s *session) error {
 			extErr = "server answered an extension we did not offer"
 		case cfg.compression == CompressionOff || s.pmdOK:
 			extErr = "server answered permessage-deflate we did not offer (or twice)"
-		case o.ClientMaxWindowBits != 0 && o.ClientMaxWindowBits < codec.DeflateMaxWindowBits:
-			// We did not offer client_max_window_bits: our pooled
-			// compressors always use a 32 KiB window (RFC 7692 §7.1.2.2).
-			extErr = "server limited client_max_window_bits, which we did not offer"
 		case cfg.compression == CompressionNoContextTakeover && !o.ServerNoContextTakeover:
 			extErr = "server refused server_no_context_takeover"
 		default:
@@ -540,7 +536,13 @@ func (cfg *dialConfig) checkUpgrade(r *respHead, key string, s *session) error {
 				ServerNoContextTakeover: o.ServerNoContextTakeover,
 				ClientNoContextTakeover: o.ClientNoContextTakeover || cfg.compression == CompressionNoContextTakeover,
 				ServerMaxWindowBits:     o.ServerMaxWindowBits,
-				ClientMaxWindowBits:     o.ClientMaxWindowBits,
+				// A client_max_window_bits below 15 was not offered (RFC
+				// 7692 §7.1.2.2 forbids it then; lxzan/gws sends it
+				// anyway): our pooled compressors use a 32 KiB window and
+				// cannot honour it, so such a session sends every message
+				// uncompressed (RSV1 is per message) and still inflates the
+				// server's.
+				ClientMaxWindowBits: o.ClientMaxWindowBits,
 			}
 		}
 	})

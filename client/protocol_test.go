@@ -335,3 +335,31 @@ func TestMessageTooBig(t *testing.T) {
 		t.Fatalf("close %v", err)
 	}
 }
+
+// A server that limits client_max_window_bits without our offering it (as
+// lxzan/gws does) gets our messages uncompressed; its own compressed ones
+// are still inflated.
+func TestDeflateUnofferedClientWindow(t *testing.T) {
+	rsv := make(chan byte, 1)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(key) +
+			"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12; server_no_context_takeover\r\n\r\n"
+		_, _ = c.Write([]byte(resp))
+		b0, _ := r.Peek(1)
+		rsv <- b0[0] & 0x70
+		readClientFrame(t, r)
+		time.Sleep(time.Second)
+	})
+	c, err := (&Dialer{Client: newClient(t), Compression: CompressionContextTakeover}).Dial(ctx10(t), "ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	if !c.Deflate() {
+		t.Fatal("deflate not negotiated")
+	}
+	_ = c.WriteText([]byte(strings.Repeat("compressible ", 100)))
+	if got := <-rsv; got != 0 {
+		t.Fatalf("RSV bits %#x: compressed despite the limited window", got)
+	}
+}

@@ -24,7 +24,7 @@ func (l *loop) writeMessage(c *Conn, op codec.OpCode, p []byte, compress bool) e
 	}
 	var rsv uint8
 	plain := p
-	if c.pmd != nil && compress && len(p) >= c.cfg.threshold {
+	if c.pmd != nil && compress && !c.pmd.noOut && len(p) >= c.cfg.threshold {
 		z := pmd.Deflate(l.zout[:0], p, c.pmd.out.Bytes())
 		l.zout = z[:0]
 		if len(z) < len(p) {
