@@ -170,10 +170,10 @@ func (l *loop) runTask(t *task) {
 		l.wheel.Advance(time.Now(), l.fire)
 	case taskWrite:
 		c.queued.Add(-int32(len(t.buf.B)))
-		if t.queued {
-			c.rc.qbytes.Add(-int64(len(t.buf.B)))
-		}
 		if c.state == stateOpen {
+			if t.queued {
+				c.rc.qbytes.Add(-int64(len(t.buf.B)))
+			}
 			_ = l.writeMessage(c, t.op, t.buf.B, !t.raw)
 		} else if c.rc != nil && c.rc.r.QueueBytes > 0 && c.state != stateClosed && !c.final.Load() {
 			// Sent while a session was up, run after it ended: queue it
@@ -184,7 +184,9 @@ func (l *loop) runTask(t *task) {
 			}
 			t.queued = true
 			l.enqueue(c, t)
-			return // the queue keeps t.buf
+			return // the queue keeps t.buf (and its count in qbytes)
+		} else if t.queued {
+			c.rc.qbytes.Add(-int64(len(t.buf.B))) // dropped: closed for good
 		}
 	case taskPing:
 		c.queued.Add(-int32(len(t.buf.B)))
