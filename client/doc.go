@@ -16,6 +16,10 @@
 //	c.WriteText([]byte("hello"))       // from any goroutine
 //	c.Close(1000, "bye")
 //
+// Pass the same Handler to every Dial, as a pointer when it is a Handlers
+// struct: a struct value is copied into the interface at each call (32 bytes
+// per connection).
+//
 // # What runs where
 //
 // Dial blocks its caller through the TCP dial, the proxy's CONNECT, the TLS

@@ -32,21 +32,20 @@ func cpuTime() time.Duration {
 
 // echoRun starts one message on every connection; each echo is sent back
 // at once (a closed loop per connection) for d.
-func echoRun(impl string, conns *sync.Map, payload []byte, echoing *atomic.Bool, echoed *atomic.Int64, d time.Duration) {
+func echoRun(impl string, conns []any, payload []byte, echoing *atomic.Bool, echoed *atomic.Int64, d time.Duration) {
 	if len(payload) == 0 {
 		payload = make([]byte, 64)
 	}
 	echoing.Store(true)
 	cpu0, t0 := cpuTime(), time.Now()
-	conns.Range(func(_, v any) bool {
+	for _, v := range conns {
 		switch c := v.(type) {
 		case *client.Conn:
 			_ = c.WriteBinary(payload)
 		case *gorillaConn:
 			_ = c.write(payload)
 		}
-		return true
-	})
+	}
 	time.Sleep(d)
 	n := echoed.Load()
 	cpu, el := cpuTime()-cpu0, time.Since(t0)

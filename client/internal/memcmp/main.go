@@ -104,13 +104,25 @@ func main() {
 
 	var ok, failed, echoed atomic.Int64
 	var echoing atomic.Bool
-	var keep sync.Map
+	keep := make([]any, *n) // one slot per connection, written once by its dialler
 	sem := make(chan struct{}, *conc)
 	var wg sync.WaitGroup
 	start := time.Now()
 	d := &client.Dialer{Client: cl, NetDialContext: nd.DialContext, TLSConfig: tlsCfg}
 	gd := websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: 10 * time.Second, TLSClientConfig: tlsCfg}
 	payload := make([]byte, *msg)
+	// One handler for every connection, as a real program has: the
+	// measurement adds nothing per connection.
+	shared := client.Handlers{Message: func(c *client.Conn, _ client.MessageType, data []byte) {
+		if echoing.Load() {
+			echoed.Add(1)
+			_ = c.WriteBinary(data) // the next round trip, from the loop
+			return
+		}
+		if ch, ok := c.Value().(chan struct{}); ok {
+			ch <- struct{}{}
+		}
+	}}
 	for i := 0; i < *n; i++ {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -119,23 +131,18 @@ func main() {
 			defer func() { <-sem }()
 			switch *impl {
 			case "switchboard":
-				got := make(chan struct{}, 1)
-				c, err := d.Dial(context.Background(), *u, client.Handlers{Message: func(c *client.Conn, _ client.MessageType, data []byte) {
-					if echoing.Load() {
-						echoed.Add(1)
-						_ = c.WriteBinary(data) // the next round trip, from the loop
-						return
-					}
-					got <- struct{}{}
-				}})
+				c, err := d.Dial(context.Background(), *u, &shared)
 				if err != nil {
 					failed.Add(1)
 					return
 				}
-				keep.Store(i, c)
+				keep[i] = c
 				if *msg > 0 {
+					got := make(chan struct{}, 1)
+					c.SetValue(got)
 					_ = c.WriteBinary(payload)
 					<-got
+					c.SetValue(nil)
 				}
 			case "gorilla":
 				c, _, err := gd.Dial(*u, nil)
@@ -144,7 +151,7 @@ func main() {
 					return
 				}
 				gc := &gorillaConn{c: c}
-				keep.Store(i, gc)
+				keep[i] = gc
 				if *msg > 0 {
 					_ = gc.write(payload)
 					_, _, _ = c.ReadMessage()
@@ -171,7 +178,7 @@ func main() {
 	after, heapAfter := rss(), heapInuse()
 	k := max(ok.Load(), 1)
 	if *echoFor > 0 {
-		echoRun(*impl, &keep, payload, &echoing, &echoed, *echoFor)
+		echoRun(*impl, keep, payload, &echoing, &echoed, *echoFor)
 	}
 	if *memprof != "" {
 		if f, err := os.Create(*memprof); err == nil {
