@@ -11,6 +11,8 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.0 200\r\n\r\n"))
 	f.Add([]byte("HTTP/1.1 101 X\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover, x\r\n\r\n"))
 	f.Add([]byte("HTTP/1.1 1010 \r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" +
+		"Sec-WebSocket-Protocol: chat.v2\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		end := headEnd(data)
 		if end == 0 {
@@ -34,6 +36,24 @@ func FuzzParseResponse(f *testing.F) {
 			}
 		})
 		_ = r.httpHeader()
+		// What a hostile server's 101 can do to the negotiation: never
+		// panic, and agree only to what was offered.
+		for _, comp := range []Compression{CompressionOff, CompressionNoContextTakeover, CompressionContextTakeover} {
+			cfg := &dialConfig{compression: comp, protocols: []string{"chat.v1", "chat.v2"}}
+			var s session
+			if err := cfg.checkUpgrade(&r, "dGhlIHNhbXBsZSBub25jZQ==", &s); err != nil {
+				continue
+			}
+			if s.pmdOK && comp == CompressionOff {
+				t.Fatal("deflate agreed without an offer")
+			}
+			if s.pmdOK && comp == CompressionNoContextTakeover && !s.pmd.ServerNoContextTakeover {
+				t.Fatal("server context takeover accepted against the offer")
+			}
+			if s.protocol != "" && s.protocol != "chat.v1" && s.protocol != "chat.v2" {
+				t.Fatalf("protocol %q not offered", s.protocol)
+			}
+		}
 	})
 }
 
