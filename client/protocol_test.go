@@ -1,0 +1,365 @@
+package client
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/engine"
+)
+
+func TestDeflateRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		server codec.DeflateMode
+		client Compression
+		want   bool
+	}{
+		{"no takeover both", codec.DeflateNoContextTakeover, CompressionNoContextTakeover, true},
+		{"client takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionContextTakeover, true},
+		{"takeover both", codec.DeflateContextTakeover, CompressionContextTakeover, true},
+		{"server takeover, client no takeover", codec.DeflateContextTakeover, CompressionNoContextTakeover, true},
+		{"server off", codec.DeflateOff, CompressionContextTakeover, false},
+		{"client off", codec.DeflateContextTakeover, CompressionOff, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, addr := echoServer(t, func(c *engine.Config) { c.Deflate = codec.DeflatePolicy{Mode: tc.server} })
+			rec := newRecorder()
+			c, err := (&Dialer{Client: newClient(t), Compression: tc.client}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Deflate() != tc.want {
+				t.Fatalf("Deflate() = %v, want %v", c.Deflate(), tc.want)
+			}
+			// Repeated JSON compresses; takeover makes later ones smaller.
+			msg := strings.Repeat(`{"user":"alice","text":"hello, world","room":"lobby"}`, 20)
+			for i := 0; i < 5; i++ {
+				if err := c.WriteText([]byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				if got := rec.next(t); got != msg {
+					t.Fatalf("round %d: got %d bytes", i, len(got))
+				}
+			}
+			st := srv.Stats()
+			if tc.want && (st.Deflate.Inflated == 0 || st.Deflate.Deflated == 0) {
+				t.Fatalf("server did not inflate/deflate: %+v", st.Deflate)
+			}
+			if !tc.want && st.Deflate.Inflated != 0 {
+				t.Fatalf("compressed without negotiation: %+v", st.Deflate)
+			}
+			_ = c.Close(codec.CloseNormal, "")
+			rec.closed(t)
+		})
+	}
+}
+
+func TestServerCloseCodes(t *testing.T) {
+	for _, code := range []codec.CloseCode{codec.CloseNormal, codec.CloseGoingAway, codec.ClosePolicyViolation, 4001} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			_, addr := startServer(t, engine.DefaultConfig("127.0.0.1:0"), engine.Handlers{
+				Message: func(c *engine.Conn, _ engine.MessageType, data []byte) { _ = c.Close(code, string(data)) },
+			})
+			rec := newRecorder()
+			c, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.WriteText([]byte("because"))
+			var ce *CloseError
+			if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != code || !ce.Remote || ce.Reason != "because" {
+				t.Fatalf("close = %v", err)
+			}
+		})
+	}
+}
+
+func TestCloseValidation(t *testing.T) {
+	_, addr := echoServer(t, nil)
+	c, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []codec.CloseCode{0, 1005, 1006, 1015, 999, 5000} {
+		if c.Close(code, "") != ErrInvalidCloseCode {
+			t.Fatalf("code %d accepted", code)
+		}
+	}
+	if c.Ping(make([]byte, 126)) != ErrControlTooLong {
+		t.Fatal("long ping accepted")
+	}
+	if c.WriteTextChecked([]byte{0xff}) != ErrInvalidUTF8 {
+		t.Fatal("invalid UTF-8 accepted")
+	}
+	_ = c.Close(codec.CloseNormal, strings.Repeat("é", 100)) // cut to 123 bytes on a rune boundary
+}
+
+// The server pings; the client answers (or the server would close it).
+func TestServerPingsClientAnswers(t *testing.T) {
+	srv, addr := echoServer(t, func(c *engine.Config) {
+		c.TickInterval = 20 * time.Millisecond
+		c.PingInterval = 100 * time.Millisecond
+		c.PongTimeout = 200 * time.Millisecond
+	})
+	rec := newRecorder()
+	c, err := (&Dialer{Client: newClient(t), PingInterval: -1}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // many ping intervals
+	if c.Closed() || srv.Stats().Open != 1 {
+		t.Fatal("connection did not survive the server's pings")
+	}
+	if err := c.Ping([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteText([]byte("still here"))
+	if rec.next(t) != "still here" {
+		t.Fatal("echo after pings")
+	}
+}
+
+// readClientFrame reads one frame a client sent and checks it is masked.
+func readClientFrame(t *testing.T, r *bufio.Reader) (op codec.OpCode, payload []byte, mask [4]byte) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0xff, nil, mask // connection gone
+	}
+	if h[1]&0x80 == 0 {
+		t.Error("client frame not masked")
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		_, _ = io.ReadFull(r, b[:])
+		n = int(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		_, _ = io.ReadFull(r, b[:])
+		n = int(binary.BigEndian.Uint64(b[:]))
+	}
+	_, _ = io.ReadFull(r, mask[:])
+	payload = make([]byte, n)
+	_, _ = io.ReadFull(r, payload)
+	for i := range payload {
+		payload[i] ^= mask[i&3]
+	}
+	return codec.OpCode(h[0] & 0x0f), payload, mask
+}
+
+func upgradeResponse(key string) string {
+	return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(key) + "\r\n\r\n"
+}
+
+func TestMasking(t *testing.T) {
+	masks := make(chan [4]byte, 100)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		_, _ = c.Write([]byte(upgradeResponse(key)))
+		for i := 0; i < 50; i++ {
+			op, p, m := readClientFrame(t, r)
+			if op != codec.OpBinary || string(p) != "payload" {
+				t.Errorf("frame %d: op %v payload %q", i, op, p)
+			}
+			masks <- m
+		}
+	})
+	c, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	p := []byte("payload")
+	for i := 0; i < 50; i++ {
+		if err := c.WriteBinary(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(p) != "payload" {
+		t.Fatal("caller's buffer was masked in place")
+	}
+	seen := map[[4]byte]bool{}
+	for i := 0; i < 50; i++ {
+		select {
+		case m := <-masks:
+			seen[m] = true
+		case <-time.After(5 * time.Second):
+			t.Fatal("frames missing")
+		}
+	}
+	if len(seen) < 45 {
+		t.Fatalf("only %d distinct masks in 50 frames", len(seen))
+	}
+}
+
+// A server that stops answering on a half-open connection is detected by
+// the client's heartbeat within PingInterval + PongTimeout.
+func TestHeartbeatDetectsDeadServer(t *testing.T) {
+	var pings atomic.Int32
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		_, _ = c.Write([]byte(upgradeResponse(key)))
+		for {
+			op, _, _ := readClientFrame(t, r)
+			if op != codec.OpPing {
+				return
+			}
+			pings.Add(1) // never answered: the server is "gone"
+		}
+	})
+	rec := newRecorder()
+	start := time.Now()
+	_, err := (&Dialer{Client: newClient(t), PingInterval: 200 * time.Millisecond, PongTimeout: 300 * time.Millisecond}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *CloseError
+	if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != codec.CloseAbnormal || !errors.Is(err, ErrPongTimeout) {
+		t.Fatalf("close = %v", err)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("detected after %v", el)
+	}
+	if pings.Load() != 1 {
+		t.Fatalf("%d pings, want 1", pings.Load())
+	}
+}
+
+// A protocol violation by the server closes with the codec's code.
+func TestServerProtocolError(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		code  codec.CloseCode
+	}{
+		{"masked frame", codec.AppendMaskedFrame(nil, codec.OpText, true, []byte("x"), [4]byte{1, 2, 3, 4}), codec.CloseProtocolError},
+		{"invalid utf8", codec.AppendFrame(nil, codec.OpText, []byte{0xff, 0xfe}), codec.CloseInvalidPayload},
+		{"rsv1 without deflate", func() []byte { b := codec.AppendFrame(nil, codec.OpText, []byte("x")); b[0] |= 0x40; return b }(), codec.CloseProtocolError},
+		{"unexpected continuation", codec.AppendFragment(nil, codec.OpContinuation, true, []byte("x")), codec.CloseProtocolError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan codec.CloseCode, 1)
+			addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+				_, _ = c.Write(append([]byte(upgradeResponse(key)), tc.frame...))
+				op, p, _ := readClientFrame(t, r)
+				if op == codec.OpClose && len(p) >= 2 {
+					got <- codec.CloseCode(binary.BigEndian.Uint16(p))
+				}
+			})
+			rec := newRecorder()
+			if _, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", rec); err != nil {
+				t.Fatal(err)
+			}
+			var ce *CloseError
+			if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != tc.code {
+				t.Fatalf("close = %v, want %d", err, tc.code)
+			}
+			select {
+			case code := <-got:
+				if code != tc.code {
+					t.Fatalf("sent close %d, want %d", code, tc.code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no close frame sent")
+			}
+		})
+	}
+}
+
+// Fragmented messages with pings between fragments, as the Autobahn cases
+// send them; the client answers each ping with a pong of its payload.
+func TestFragmentsAndPingsBetween(t *testing.T) {
+	pongs := make(chan string, 4)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		b := []byte(upgradeResponse(key))
+		b = codec.AppendFragment(b, codec.OpText, false, []byte("hel"))
+		b = codec.AppendFrame(b, codec.OpPing, []byte("p1"))
+		b = codec.AppendFragment(b, codec.OpContinuation, false, []byte(""))
+		b = codec.AppendFrame(b, codec.OpPing, []byte("p2"))
+		b = codec.AppendFragment(b, codec.OpContinuation, true, []byte("lo"))
+		b = codec.AppendFragment(b, codec.OpBinary, false, []byte{1, 2})
+		_, _ = c.Write(b)
+		time.Sleep(50 * time.Millisecond)
+		_, _ = c.Write(codec.AppendFragment(nil, codec.OpContinuation, true, []byte{3}))
+		for i := 0; i < 2; i++ {
+			op, p, _ := readClientFrame(t, r)
+			if op == codec.OpPong {
+				pongs <- string(p)
+			}
+		}
+		time.Sleep(time.Second)
+	})
+	rec := newRecorder()
+	c, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	if got := rec.next(t); got != "hello" {
+		t.Fatalf("got %q", got)
+	}
+	if got := rec.next(t); got != "\x01\x02\x03" || rec.types[1] != Binary {
+		t.Fatalf("got %q", got)
+	}
+	for _, want := range []string{"p1", "p2"} {
+		select {
+		case p := <-pongs:
+			if p != want {
+				t.Fatalf("pong %q, want %q", p, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no pong")
+		}
+	}
+}
+
+// A message over MaxMessageSize is refused from its header with 1009.
+func TestMessageTooBig(t *testing.T) {
+	_, addr := echoServer(t, nil)
+	rec := newRecorder()
+	c, err := (&Dialer{Client: newClient(t), MaxMessageSize: 1000}).Dial(ctx10(t), "ws://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteText(make([]byte, 1001)) // the server echoes it back: too big for us
+	var ce *CloseError
+	if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != codec.CloseMessageTooBig {
+		t.Fatalf("close %v", err)
+	}
+}
+
+// A server that limits client_max_window_bits without our offering it (as
+// lxzan/gws does) gets our messages uncompressed; its own compressed ones
+// are still inflated.
+func TestDeflateUnofferedClientWindow(t *testing.T) {
+	rsv := make(chan byte, 1)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(key) +
+			"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12; server_no_context_takeover\r\n\r\n"
+		_, _ = c.Write([]byte(resp))
+		b0, _ := r.Peek(1)
+		rsv <- b0[0] & 0x70
+		readClientFrame(t, r)
+		time.Sleep(time.Second)
+	})
+	c, err := (&Dialer{Client: newClient(t), Compression: CompressionContextTakeover}).Dial(ctx10(t), "ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Abort()
+	if !c.Deflate() {
+		t.Fatal("deflate not negotiated")
+	}
+	_ = c.WriteText([]byte(strings.Repeat("compressible ", 100)))
+	if got := <-rsv; got != 0 {
+		t.Fatalf("RSV bits %#x: compressed despite the limited window", got)
+	}
+}

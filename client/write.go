@@ -1,0 +1,138 @@
+package client
+
+import (
+	"github.com/gobwas/ws"
+
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
+)
+
+// Loop-side write path. A client masks every frame (RFC 6455 §5.3) with a
+// fresh key from the loop's ChaCha8 stream, so the payload is always
+// copied once, into the loop's scratch frame, and masked there; gnet
+// copies only what the socket does not take at once.
+
+// keepScratch is the most capacity a loop's scratch buffers keep between
+// messages.
+const keepScratch = 256 << 10
+
+// writeMessage sends a data message, compressed when the session
+// negotiated permessage-deflate and p is at least the threshold.
+func (l *loop) writeMessage(c *Conn, op codec.OpCode, p []byte, compress bool) error {
+	if c.state != stateOpen {
+		return l.writeDown(c, op, p)
+	}
+	var rsv uint8
+	plain := p
+	if c.pmd != nil && compress && !c.pmd.noOut && len(p) >= c.cfg.threshold {
+		z := pmd.Deflate(l.zout[:0], p, c.pmd.out.Bytes())
+		l.zout = z[:0]
+		if len(z) < len(p) {
+			p, rsv = z, 0b100
+		}
+	}
+	if pending := c.gc.OutboundBuffered(); pending > 0 && pending+len(p) > c.cfg.maxOutbound {
+		return ErrOutboundFull
+	}
+	err := l.send(c, rsv, op, p)
+	if err == nil && rsv != 0 && c.pmd.out.Size() > 0 {
+		c.pmd.out.Append(plain)
+	}
+	if cap(l.zout) > keepScratch {
+		l.zout = nil
+	}
+	return err
+}
+
+// writeControl sends a ping, pong or close frame past the outbound limit.
+func (l *loop) writeControl(c *Conn, op codec.OpCode, p []byte) error {
+	if c.gc == nil {
+		return c.downErr()
+	}
+	return l.send(c, 0, op, p)
+}
+
+func (l *loop) sendClose(c *Conn, code codec.CloseCode, reason string) {
+	var body [codec.MaxControlPayload]byte
+	n := 0
+	if code != 0 && code != codec.CloseNoStatus {
+		body[0], body[1] = byte(code>>8), byte(code)
+		n = 2 + copy(body[2:], truncateUTF8(reason, codec.MaxControlPayload-2))
+	}
+	_ = l.writeControl(c, codec.OpClose, body[:n])
+}
+
+// send masks one final frame into the loop's scratch buffer and writes it.
+func (l *loop) send(c *Conn, rsv uint8, op codec.OpCode, p []byte) error {
+	m := l.mask()
+	var hdr [codec.MaxHeaderSize]byte
+	n := codec.PutHeader(hdr[:], true, rsv, op, int64(len(p)), &m)
+	b := append(append(l.out[:0], hdr[:n]...), p...)
+	ws.Cipher(b[n:], m, 0)
+	err := l.put(c, b)
+	if cap(b) > keepScratch {
+		l.out = nil
+	} else {
+		l.out = b[:0]
+	}
+	return err
+}
+
+// put writes encoded frames to the session's socket, through TLS for
+// wss://. A failed write has ended the session (gnet ran OnClose).
+func (l *loop) put(c *Conn, b []byte) error {
+	if c.gc == nil {
+		return c.downErr()
+	}
+	if c.sec == nil {
+		return l.putRaw(c, b)
+	}
+	l.tlsOut = l.tlsOut[:0]
+	if err := c.sec.write(b, &l.tlsOut); err != nil {
+		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: err}, nil)
+		return ErrClosed
+	}
+	err := l.putRaw(c, l.tlsOut)
+	if cap(l.tlsOut) > keepScratch {
+		l.tlsOut = nil
+	}
+	return err
+}
+
+// putRaw writes bytes to the session's socket as they are.
+func (l *loop) putRaw(c *Conn, b []byte) error {
+	gc := c.gc
+	if gc == nil {
+		return c.downErr()
+	}
+	if _, err := gc.Write(b); err != nil || c.gc != gc {
+		return c.downErr()
+	}
+	return nil
+}
+
+// writeDown handles a write made on the loop while no session is open.
+func (l *loop) writeDown(c *Conn, op codec.OpCode, p []byte) error {
+	if c.rc == nil || c.final.Load() || c.state == stateClosed || c.state == stateClosing || c.rc.r.QueueBytes <= 0 {
+		return c.downErr()
+	}
+	if c.rc.qbytes.Add(int64(len(p))) > int64(c.rc.r.QueueBytes) {
+		c.rc.qbytes.Add(-int64(len(p)))
+		return ErrQueueFull
+	}
+	buf := framePool.Get()
+	buf.B = append(buf.B[:0], p...)
+	l.enqueue(c, &task{conn: c, kind: taskWrite, op: op, queued: true, buf: buf})
+	return nil
+}
+
+// truncateUTF8 cuts s to at most n bytes on a rune boundary.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
