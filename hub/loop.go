@@ -36,6 +36,8 @@ const (
 	opSubscribe
 	opUnsubscribe
 	opUnsubscribeAll
+	opRecover // subscribe from a position
+	opLost    // tell a shard's subscribers they missed messages
 )
 
 type item struct {
@@ -45,6 +47,9 @@ type item struct {
 	zf    *codec.PreparedFrame // deliver: frame compressed, or nil
 	c     *engine.Conn         // subscribe, unsubscribe
 	topic string               // unsubscribe
+	off   uint64               // deliver: the message's offset, 0 if unnumbered
+	req   *recoverReq          // recover
+	pos   Position             // lost
 }
 
 func newLoopState(h *Hub, loop engine.Loop) *loopState {
@@ -72,9 +77,13 @@ func (ls *loopState) run(it item) bool {
 func (ls *loopState) do(it *item) {
 	switch it.op {
 	case opDeliver:
-		ls.deliver(it.sh, it.frame, it.zf)
+		ls.deliver(it.sh, it.frame, it.zf, it.off)
 	case opSubscribe:
-		ls.add(it.c, it.sh)
+		ls.add(it.c, it.sh, 0)
+	case opRecover:
+		ls.recover(it.req)
+	case opLost:
+		ls.lost(it.sh, it.pos)
 	case opUnsubscribe:
 		ls.removeTopic(it.c, it.topic)
 	case opUnsubscribeAll:
@@ -121,8 +130,11 @@ func (ls *loopState) abandon() {
 	ls.scheduled = false
 	ls.mu.Unlock()
 	for i := range batch {
-		if batch[i].op == opSubscribe {
+		switch batch[i].op {
+		case opSubscribe:
 			ls.h.release(batch[i].sh)
+		case opRecover:
+			ls.h.release(batch[i].req.sh)
 		}
 	}
 }
@@ -155,7 +167,10 @@ func (ls *loopState) drain() {
 // compressed form when not nil, to those that take it (SharedDeflate).
 // Writes go straight to the sockets; the engine applies each connection's
 // outbound limit and policy.
-func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
+//
+// off > 0 is the message's offset: a subscriber whose recovery already
+// wrote it from history (entry.after) skips it.
+func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) {
 	if zf != nil && f.PayloadLen() < ls.loop.DeflateThreshold() {
 		zf = nil
 	}
@@ -164,7 +179,7 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
 	var sent, dropped uint64
 	for i := 0; i < n && i < len(sh.subs); i++ {
 		m := sh.subs[i].m
-		if m == nil {
+		if m == nil || (off != 0 && off <= sh.subs[i].after) {
 			continue
 		}
 		g := f
@@ -201,29 +216,37 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
 }
 
 // add subscribes c to sh (on the loop), or gives the count back when c is
-// closed or already subscribed.
-func (ls *loopState) add(c *engine.Conn, sh *shard) {
-	if c.Closed() {
+// closed or already subscribed. Messages numbered after or below are
+// skipped for it (they were written from history). It reports whether c
+// was added.
+func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64) bool {
+	if c.Closed() || ls.subscribed(c, sh) {
 		ls.h.release(sh)
-		return
+		return false
 	}
 	m := ls.members[c]
 	if m == nil {
 		m = &member{c: c}
 		ls.members[c] = m
-	} else {
-		for _, s := range m.subs {
-			if s.sh == sh {
-				ls.h.release(sh)
-				return
-			}
-		}
 	}
 	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
-	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1)})
+	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), after: after})
 	if c.SharedDeflate() {
 		sh.shared.Add(1)
 	}
+	return true
+}
+
+// subscribed reports whether c is subscribed to sh (on the loop).
+func (ls *loopState) subscribed(c *engine.Conn, sh *shard) bool {
+	if m := ls.members[c]; m != nil {
+		for _, s := range m.subs {
+			if s.sh == sh {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // removeTopic unsubscribes c from the topic named name (on the loop).

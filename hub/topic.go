@@ -44,8 +44,9 @@ type shard struct {
 // m.subs. An entry with m == nil is a hole left by a removal during a
 // delivery.
 type entry struct {
-	m *member
-	k int32
+	m     *member
+	k     int32
+	after uint64 // messages numbered at most this were written from history
 }
 
 // member is one subscribed connection on a loop: its subscriptions, each

@@ -140,7 +140,7 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 				return
 			}
 			// The frame is encoded once for the whole room.
-			_ = h.Publish(m.room, engine.Text, msg)
+			_, _ = h.Publish(m.room, engine.Text, msg)
 		},
 	}
 	// h.Handler leaves the room when a connection closes.
