@@ -179,9 +179,9 @@ func (n *busNode) Close() error {
 // back with their position, so all nodes see the same offsets.
 type HistoryBroker interface {
 	Broker
-	// AttachStreams is called once, by New, before Attach. hasHistory
-	// tells which topics have history.
-	AttachStreams(sink StreamSink, hasHistory func(topic string) bool) error
+	// AttachStreams is called once, by New, before Attach. rule tells
+	// which topics have history, and its bounds.
+	AttachStreams(sink StreamSink, rule func(topic string) (HistoryRule, bool)) error
 	// Append queues a message of a topic with history and returns at once.
 	// The broker numbers it and delivers it to every node, this one
 	// included, through StreamSink.Deliver; if it cannot (Redis
@@ -190,7 +190,7 @@ type HistoryBroker interface {
 	Append(topic string, rule HistoryRule, typ engine.MessageType, payload []byte) error
 	// Fetch reads topic's history after offset after, without blocking:
 	// done is called once, from another goroutine.
-	Fetch(topic string, after uint64, done func(FetchResult))
+	Fetch(topic string, rule HistoryRule, after uint64, done func(FetchResult))
 }
 
 // StreamSink is how a HistoryBroker hands a hub the messages of topics

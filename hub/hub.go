@@ -129,7 +129,12 @@ func New(cfg Config) (*Hub, error) {
 	}
 	if hb, ok := h.broker.(HistoryBroker); ok && len(rules) > 0 {
 		h.hbroker = hb
-		if err := hb.AttachStreams(streamSink{h}, func(topic string) bool { return h.rule(topic) != nil }); err != nil {
+		if err := hb.AttachStreams(streamSink{h}, func(topic string) (HistoryRule, bool) {
+			if r := h.rule(topic); r != nil {
+				return *r, true
+			}
+			return HistoryRule{}, false
+		}); err != nil {
 			return nil, err
 		}
 	}

@@ -110,8 +110,9 @@ func (ls *loopState) recover(r *recoverReq) {
 	case s.covers(r.since):
 		ok = true
 		backlog = append(backlog, s.since(r.since.Offset)...)
-	case h.hbroker != nil && r.since.Epoch == s.epoch && r.since.Offset < s.top:
-		// Older than this node's part: read the broker's history.
+	case h.hbroker != nil && !r.fetched:
+		// Not in this node's part (older, or newer than what this node
+		// has seen while it had no subscriber): read the broker's.
 		s.mu.Unlock()
 		h.fetch(r)
 		return
@@ -146,7 +147,7 @@ func (ls *loopState) recover(r *recoverReq) {
 // fetch reads the broker's history for r, then hands r back to its loop.
 func (h *Hub) fetch(r *recoverReq) {
 	r.tries++
-	h.hbroker.Fetch(r.s.name, r.since.Offset, func(res FetchResult) {
+	h.hbroker.Fetch(r.s.name, *r.s.rule, r.since.Offset, func(res FetchResult) {
 		r.fetched, r.res, r.frames = true, res, r.frames[:0]
 		if res.Err == nil && res.Epoch == r.since.Epoch {
 			want := r.since.Offset + 1

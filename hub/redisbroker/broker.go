@@ -76,6 +76,10 @@ type Broker struct {
 	pub     *redis.Client
 	sub     *redis.Client
 	deliver atomic.Pointer[hub.DeliverFunc]
+	sink    atomic.Pointer[hub.StreamSink]
+	ruleOf  func(topic string) (hub.HistoryRule, bool)
+	fetchq  chan fetchReq
+	last    map[string]hub.Position // history topics: last delivered; subscriber goroutine only
 
 	queue  chan outMsg
 	kick   chan struct{} // subscriptions changed; capacity 1
@@ -95,11 +99,20 @@ type Broker struct {
 	invalid    atomic.Uint64
 	reconnects atomic.Uint64
 	publishUp  atomic.Bool
+
+	unreplicated atomic.Uint64
+	recovered    atomic.Uint64
+	gaps         atomic.Uint64
+	fetches      atomic.Uint64
 }
 
 type outMsg struct {
 	channel string
 	data    []byte
+	// History topics only.
+	hist  bool
+	topic string
+	rule  hub.HistoryRule
 }
 
 // session is one subscription connection. applied and confirmed are
@@ -142,6 +155,9 @@ func New(cfg Config) (*Broker, error) {
 		queue:   make(chan outMsg, cfg.QueueSize),
 		kick:    make(chan struct{}, 1),
 		desired: make(map[string]struct{}),
+		fetchq:  make(chan fetchReq, defaultFetchMax),
+		last:    make(map[string]hub.Position),
+		ruleOf:  func(string) (hub.HistoryRule, bool) { return hub.HistoryRule{}, false },
 	}
 	_, _ = rand.Read(b.node[:])
 	opt.MaxRetries = -1 // at most once: never resend a PUBLISH that may have gone out
@@ -154,10 +170,11 @@ func New(cfg Config) (*Broker, error) {
 	b.sub = redis.NewClient(&subOpt)
 	b.publishUp.Store(true)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.wg.Add(3)
+	b.wg.Add(4)
 	go b.publisher()
 	go b.subscriber()
 	go b.syncer()
+	go b.fetcher()
 	return b, nil
 }
 
@@ -254,6 +271,12 @@ type Stats struct {
 	Own        uint64 // this node's messages coming back, dropped
 	Invalid    uint64 // messages on our channels that were not ours to decode, dropped
 	Reconnects uint64 // subscription connections made after the first
+
+	// History (topics with hub history rules, in Redis Streams).
+	Unreplicated uint64 // history messages Redis did not take, delivered on this node only
+	CaughtUp     uint64 // messages read from a stream to fill a gap (reconnection, lost message)
+	Gaps         uint64 // gaps the stream no longer covered (trimmed, new epoch), reported to the hub
+	Fetches      uint64 // history reads for recoveries
 }
 
 // Stats returns the broker's counters.
@@ -266,6 +289,11 @@ func (b *Broker) Stats() Stats {
 		Invalid:    b.invalid.Load(),
 		Reconnects: b.reconnects.Load(),
 		Publishing: b.publishUp.Load(),
+
+		Unreplicated: b.unreplicated.Load(),
+		CaughtUp:     b.recovered.Load(),
+		Gaps:         b.gaps.Load(),
+		Fetches:      b.fetches.Load(),
 	}
 	b.mu.Lock()
 	if b.session != nil {
@@ -302,6 +330,11 @@ func (b *Broker) publisher() {
 		}
 		if failures > 0 && time.Now().Before(retryAt) {
 			b.lost.Add(uint64(len(batch)))
+			for i := range batch {
+				if batch[i].hist {
+					b.localOnly(&batch[i])
+				}
+			}
 			clear(batch)
 			continue
 		}
@@ -328,7 +361,11 @@ func (b *Broker) publisher() {
 }
 
 func (b *Broker) send(batch []outMsg) error {
-	if len(batch) == 1 {
+	hist := false
+	for i := range batch {
+		hist = hist || batch[i].hist
+	}
+	if len(batch) == 1 && !hist {
 		err := b.pub.Publish(b.ctx, batch[0].channel, batch[0].data).Err()
 		if err != nil {
 			b.lost.Add(1)
@@ -337,21 +374,55 @@ func (b *Broker) send(batch []outMsg) error {
 		}
 		return err
 	}
-	cmds, err := b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
-		for _, m := range batch {
-			p.Publish(b.ctx, m.channel, m.data)
+	// One pipeline for the batch: PUBLISH, or the history script (EVALSHA).
+	cmds, err := b.pipeline(batch)
+	if err != nil && isNoScript(cmds) {
+		// Redis restarted and forgot the script: a NOSCRIPT command did
+		// not run, so loading the script and sending again is safe.
+		if lerr := appendScript.Load(b.ctx, b.pub).Err(); lerr == nil {
+			cmds, err = b.pipeline(batch)
 		}
-		return nil
-	})
+	}
 	var ok uint64
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if c.Err() == nil {
 			ok++
+		} else if batch[i].hist {
+			b.localOnly(&batch[i])
+		}
+	}
+	for i := len(cmds); i < len(batch); i++ {
+		if batch[i].hist {
+			b.localOnly(&batch[i])
 		}
 	}
 	b.published.Add(ok)
 	b.lost.Add(uint64(len(batch)) - ok)
 	return err
+}
+
+func (b *Broker) pipeline(batch []outMsg) ([]redis.Cmder, error) {
+	return b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
+		for i := range batch {
+			m := &batch[i]
+			if m.hist {
+				keys, args := b.appendArgs(m)
+				appendScript.EvalSha(b.ctx, p, keys, args...)
+			} else {
+				p.Publish(b.ctx, m.channel, m.data)
+			}
+		}
+		return nil
+	})
+}
+
+func isNoScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
 }
 
 // subscriber holds the subscription connection: it connects, hands the
@@ -397,6 +468,11 @@ func (b *Broker) runSession(before int) error {
 		return nil
 	}
 	b.session = s
+	for t := range b.last {
+		if _, want := b.desired[t]; !want {
+			delete(b.last, t) // its stream is read afresh if it comes back
+		}
+	}
 	b.mu.Unlock()
 	if before > 0 {
 		b.reconnects.Add(1)
@@ -438,15 +514,25 @@ func (b *Broker) runSession(before int) error {
 				continue
 			}
 			b.mu.Lock()
+			catch := false
 			switch m.Kind {
 			case "subscribe":
 				if _, want := s.applied[topic]; want {
 					s.confirmed[topic] = struct{}{}
+					catch = true
 				}
 			case "unsubscribe":
 				delete(s.confirmed, topic)
+				// b.last[topic] stays: if the topic comes back, the gap is
+				// filled from the stream.
 			}
 			b.mu.Unlock()
+			if catch {
+				// Its messages from here on come on this connection; what
+				// was published before (while unsubscribed or disconnected)
+				// comes from the stream.
+				b.catchUp(topic)
+			}
 		}
 	}
 }
@@ -456,6 +542,10 @@ func (b *Broker) handle(m *redis.Message) {
 	topic, ok := strings.CutPrefix(m.Channel, b.prefix)
 	if !ok {
 		b.invalid.Add(1)
+		return
+	}
+	if len(m.Payload) > 0 && m.Payload[0] == posMarker {
+		b.handlePositioned(topic, m.Payload)
 		return
 	}
 	typ, node, payload, err := decode(m.Payload)
