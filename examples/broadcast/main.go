@@ -12,9 +12,15 @@
 //	go run ./examples/broadcast -addr 127.0.0.1:8080 -redis redis://127.0.0.1:6379
 //	go run ./examples/broadcast -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379
 //
-// Across instances delivery is at most once: while Redis is unreachable,
-// each instance keeps serving its own clients, and messages between
-// instances are lost until it is back (see docs/scaling.md).
+// Each room keeps its last messages (-history 1000, -history-ttl 10m; in
+// Redis when -redis is set, so every instance has the same history): a
+// client that reconnects with its position, /ws?room=R&name=N&since=OFFSET&epoch=EPOCH,
+// gets what it missed, on any instance. The page's client,
+// /switchboard.js, does that by itself; docs/protocol.md describes the wire
+// format. While Redis is unreachable each instance keeps serving its own
+// clients; what crossed instances is recovered from the history when Redis
+// is back, and what cannot be is reported to the clients (see
+// docs/scaling.md).
 package main
 
 import (
@@ -27,7 +33,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/examples/internal/compression"
@@ -38,13 +46,26 @@ import (
 //go:embed index.html
 var indexHTML []byte
 
+//go:embed static/switchboard.js
+var clientJS []byte
+
+// options are the chat's settings beyond the engine's.
+type options struct {
+	redisURL   string        // "": this instance only
+	history    int           // messages kept per room; 0: no history
+	historyTTL time.Duration // how long they are kept
+}
+
 // maxRoomLen bounds a room name.
 const maxRoomLen = 64
 
 func main() {
 	cfg := engine.DefaultConfig("127.0.0.1:8080")
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-	redisURL := flag.String("redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
+	var opt options
+	flag.StringVar(&opt.redisURL, "redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
+	flag.IntVar(&opt.history, "history", 1000, "messages kept per room for clients that reconnect (0: none)")
+	flag.DurationVar(&opt.historyTTL, "history-ttl", 10*time.Minute, "how long a room's messages are kept")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
 	applyCompression := compression.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
@@ -60,7 +81,7 @@ func main() {
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	srv, h, err := newServer(cfg, *redisURL)
+	srv, h, err := newServer(cfg, opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -69,11 +90,23 @@ func main() {
 	startDebug(srv, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() { // give back the memory of rooms that went quiet
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				h.ExpireHistory()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	go func() {
 		if addr := srv.Addr(); addr != "" {
 			via := "this instance only"
-			if *redisURL != "" {
-				via = "Redis " + *redisURL
+			if opt.redisURL != "" {
+				via = "Redis " + opt.redisURL
 			}
 			fmt.Printf("broadcast: chat on http://%s/ (rooms shared through %s)\n", addr, via)
 		}
@@ -85,11 +118,21 @@ func main() {
 }
 
 // newServer builds the chat server on cfg (its HTTP, Upgrade and size
-// settings are set here), with a Redis broker when redisURL is not empty.
-func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, error) {
-	var hcfg hub.Config
-	if redisURL != "" {
-		b, err := redisbroker.New(redisbroker.Config{URL: redisURL, Logger: cfg.Logger})
+// settings are set here), with a Redis broker when opt.redisURL is set.
+func newServer(cfg engine.Config, opt options) (*engine.Server, *hub.Hub, error) {
+	hcfg := hub.Config{
+		Envelope: envelope,
+		OnRecovery: func(c *engine.Conn, _ string, r hub.Recovery) {
+			if !r.Recovered {
+				_ = c.WriteText(notRecovered(r.Position))
+			}
+		},
+	}
+	if opt.history > 0 {
+		hcfg.History = []hub.HistoryRule{{Pattern: "*", Size: opt.history, TTL: opt.historyTTL}}
+	}
+	if opt.redisURL != "" {
+		b, err := redisbroker.New(redisbroker.Config{URL: opt.redisURL, Logger: cfg.Logger})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -102,8 +145,9 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 
 	cfg.MaxMessageSize = 16 << 10
 	cfg.HTTP = engine.StaticHTTP(map[string]engine.HTTPResponse{
-		"/":        {ContentType: "text/html; charset=utf-8", Body: indexHTML},
-		"/healthz": {Body: []byte("ok\n")},
+		"/":               {ContentType: "text/html; charset=utf-8", Body: indexHTML},
+		"/switchboard.js": {ContentType: "text/javascript; charset=utf-8", Body: clientJS},
+		"/healthz":        {Body: []byte("ok\n")},
 	})
 	// The room and the user's name are decided at the upgrade and kept as
 	// the connection's value (see member).
@@ -123,12 +167,26 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 		if err := checkName(name); err != nil {
 			return &engine.HTTPError{Status: 400, Body: err.Error() + "\n"}
 		}
-		resp.Value = &member{room: room, name: name}
+		m := &member{room: room, name: name}
+		if q.Has("since") {
+			off, err := strconv.ParseUint(q.Get("since"), 10, 64)
+			if err != nil || len(q.Get("epoch")) > 64 {
+				return &engine.HTTPError{Status: 400, Body: "since must be an offset and epoch at most 64 characters\n"}
+			}
+			m.since = &hub.Position{Offset: off, Epoch: q.Get("epoch")}
+		}
+		resp.Value = m
 		return nil
 	}
 	app := engine.Handlers{
 		Open: func(c *engine.Conn) {
-			_ = h.Subscribe(c, c.Value().(*member).room)
+			m := c.Value().(*member)
+			// With a position: what was missed first, then live.
+			err := h.SubscribeWith(c, m.room, hub.SubscribeOptions{Since: m.since})
+			if err == hub.ErrNoHistory {
+				_ = c.WriteText(notRecovered(hub.Position{}))
+				_ = h.Subscribe(c, m.room)
+			}
 		},
 		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
 			if typ != engine.Text {
