@@ -45,6 +45,9 @@ func startNode(t testing.TB, cfg Config, tweak func(*engine.Config)) *node {
 				off, _ := strconv.ParseUint(q.Get("since"), 10, 64)
 				o.Since = &Position{Offset: off, Epoch: q.Get("epoch")}
 			}
+			if q.Has("info") {
+				o.Info = []byte(q.Get("info"))
+			}
 			for _, room := range q["room"] {
 				if err := h.SubscribeWith(c, room, o); err != nil {
 					t.Errorf("Subscribe: %v", err)

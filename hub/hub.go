@@ -62,6 +62,13 @@ type Config struct {
 	// cannot replay (Recovered false): the place to tell the client, e.g.
 	// with c.WriteText. nil: nobody is told.
 	OnRecovery func(c *engine.Conn, topic string, r Recovery)
+	// PresenceEvent, when set, turns on join and leave events: for each
+	// change of a topic's presence (subscriptions made with
+	// SubscribeOptions.Info) it makes the text message the topic's
+	// subscribers receive, on every node (nil: none for this one). It runs
+	// once per event, on the goroutine that made the change or the
+	// broker's.
+	PresenceEvent func(dst []byte, topic string, ev PresenceEvent) []byte
 }
 
 // Hub keeps topics (rooms) of connections on this node and publishes to
@@ -85,6 +92,9 @@ type Hub struct {
 	envelope        func(dst []byte, topic string, pos Position, payload []byte) []byte
 	onRecovery      func(c *engine.Conn, topic string, r Recovery)
 	hbroker         HistoryBroker // broker when it keeps history, or nil
+	pbroker         PresenceBroker
+	presenceFmt     func(dst []byte, topic string, ev PresenceEvent) []byte
+	pres            *presenceState
 
 	// smu guards streams, the topics' histories. Lock order: stream.mu,
 	// then mu.
@@ -120,6 +130,8 @@ func New(cfg Config) (*Hub, error) {
 		maxHistoryBytes: cmp.Or(cfg.MaxHistoryBytes, DefaultMaxHistoryBytes),
 		envelope:        cfg.Envelope,
 		onRecovery:      cfg.OnRecovery,
+		presenceFmt:     cfg.PresenceEvent,
+		pres:            newPresenceState(),
 		streams:         make(map[string]*stream),
 		broker:          cfg.Broker,
 		maxQueued:       cmp.Or(cfg.MaxQueued, DefaultMaxQueued),
@@ -135,6 +147,12 @@ func New(cfg Config) (*Hub, error) {
 			}
 			return HistoryRule{}, false
 		}); err != nil {
+			return nil, err
+		}
+	}
+	if pb, ok := h.broker.(PresenceBroker); ok {
+		h.pbroker = pb
+		if err := pb.AttachPresence(presenceSink{h}); err != nil {
 			return nil, err
 		}
 	}
@@ -210,6 +228,19 @@ func (h *Hub) Subscribe(c *engine.Conn, topic string) error {
 		return err
 	}
 	sh.ls.run(item{op: opSubscribe, sh: sh, c: c})
+	return nil
+}
+
+// subscribeInfo is Subscribe as a member of topic's presence.
+func (h *Hub) subscribeInfo(c *engine.Conn, topic string, p *presence) error {
+	if c.Closed() {
+		return engine.ErrClosed
+	}
+	sh, err := h.acquire(c.Loop(), topic)
+	if err != nil {
+		return err
+	}
+	sh.ls.run(item{op: opSubscribe, sh: sh, c: c, req: &recoverReq{pres: p}})
 	return nil
 }
 

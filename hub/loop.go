@@ -79,7 +79,11 @@ func (ls *loopState) do(it *item) {
 	case opDeliver:
 		ls.deliver(it.sh, it.frame, it.zf, it.off)
 	case opSubscribe:
-		ls.add(it.c, it.sh, 0)
+		var p *presence
+		if it.req != nil {
+			p = it.req.pres
+		}
+		ls.add(it.c, it.sh, 0, p)
 	case opRecover:
 		ls.recover(it.req)
 	case opLost:
@@ -219,7 +223,9 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 // closed or already subscribed. Messages numbered after or below are
 // skipped for it (they were written from history). It reports whether c
 // was added.
-func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64) bool {
+//
+// With p, c joins the topic's presence.
+func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64, p *presence) bool {
 	if c.Closed() || ls.subscribed(c, sh) {
 		ls.h.release(sh)
 		return false
@@ -229,10 +235,13 @@ func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64) bool {
 		m = &member{c: c}
 		ls.members[c] = m
 	}
-	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
+	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs)), pres: p})
 	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), after: after})
 	if c.SharedDeflate() {
 		sh.shared.Add(1)
+	}
+	if p != nil {
+		ls.h.joined(sh.t.name, p)
 	}
 	return true
 }
@@ -277,6 +286,11 @@ func (ls *loopState) removeAll(c *engine.Conn) {
 		h.releaseLocked(s.sh)
 	}
 	h.mu.Unlock()
+	for _, s := range m.subs {
+		if s.pres != nil {
+			h.left(s.sh.t.name, s.pres)
+		}
+	}
 	m.subs = nil
 }
 
@@ -296,6 +310,9 @@ func (ls *loopState) remove(m *member, k int) {
 		delete(ls.members, m.c)
 	}
 	ls.h.release(s.sh)
+	if s.pres != nil {
+		ls.h.left(s.sh.t.name, s.pres)
+	}
 }
 
 // unlink removes entry i from the shard: swapped with the last one, or

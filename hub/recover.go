@@ -20,6 +20,10 @@ type SubscribeOptions struct {
 	// epoch), the connection is subscribed live all the same and
 	// OnRecovery hears Recovered false with the current position.
 	Since *Position
+	// Info, when not nil, makes the subscription a member of the topic's
+	// presence, with this information about it (e.g. a user id as JSON):
+	// see Presence, PresenceCount and Config.PresenceEvent. It is copied.
+	Info []byte
 }
 
 // recoverReq is one subscription from a position on its way to its loop.
@@ -29,6 +33,7 @@ type recoverReq struct {
 	s     *stream
 	since Position
 	tries int
+	pres  *presence // presence of the subscription, or nil
 
 	// Set once the broker's history was read (Fetch).
 	fetched bool
@@ -43,6 +48,9 @@ type recoverReq struct {
 // history when this node's part of it does not cover o.Since).
 func (h *Hub) SubscribeWith(c *engine.Conn, topic string, o SubscribeOptions) error {
 	if o.Since == nil {
+		if o.Info != nil {
+			return h.subscribeInfo(c, topic, h.newPresence(o.Info))
+		}
 		return h.Subscribe(c, topic)
 	}
 	if c.Closed() {
@@ -56,7 +64,7 @@ func (h *Hub) SubscribeWith(c *engine.Conn, topic string, o SubscribeOptions) er
 	if err != nil {
 		return err
 	}
-	sh.ls.run(item{op: opRecover, req: &recoverReq{c: c, sh: sh, s: s, since: *o.Since}})
+	sh.ls.run(item{op: opRecover, req: &recoverReq{c: c, sh: sh, s: s, since: *o.Since, pres: h.newPresence(o.Info)}})
 	return nil
 }
 
@@ -141,7 +149,7 @@ func (ls *loopState) recover(r *recoverReq) {
 			break // closed: add below gives the count back
 		}
 	}
-	ls.add(c, sh, after)
+	ls.add(c, sh, after, r.pres)
 }
 
 // fetch reads the broker's history for r, then hands r back to its loop.

@@ -57,8 +57,9 @@ type member struct {
 }
 
 type msub struct {
-	sh *shard
-	i  int32
+	sh   *shard
+	i    int32
+	pres *presence // the subscription's presence, or nil
 }
 
 // acquire counts a subscription to name on loop, creating the topic and the

@@ -61,6 +61,11 @@ type Config struct {
 	// before the broker sends a PING; no answer within as long again counts
 	// as a lost connection. Default 15s.
 	HealthCheck time.Duration
+	// PresenceTTL is how long a member of a topic's presence outlives its
+	// node's last refresh (every PresenceTTL/3): when a node dies, its
+	// members vanish from the presence after at most this long. Default
+	// 30s.
+	PresenceTTL time.Duration
 	// Logger receives connection losses and recoveries (one line each).
 	// nil: slog.Default().
 	Logger *slog.Logger
@@ -80,6 +85,9 @@ type Broker struct {
 	ruleOf  func(topic string) (hub.HistoryRule, bool)
 	fetchq  chan fetchReq
 	last    map[string]hub.Position // history topics: last delivered; subscriber goroutine only
+	psink   atomic.Pointer[hub.PresenceSink]
+	preg    presenceReg
+	presq   chan presOp
 
 	queue  chan outMsg
 	kick   chan struct{} // subscriptions changed; capacity 1
@@ -104,6 +112,8 @@ type Broker struct {
 	recovered    atomic.Uint64
 	gaps         atomic.Uint64
 	fetches      atomic.Uint64
+	presDropped  atomic.Uint64
+	presExpired  atomic.Uint64
 }
 
 type outMsg struct {
@@ -148,6 +158,10 @@ func New(cfg Config) (*Broker, error) {
 	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
 	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
 	cfg.HealthCheck = cmp.Or(cfg.HealthCheck, DefaultHealthCheck)
+	if cfg.PresenceTTL < 0 {
+		return nil, errors.New("redisbroker: negative Config value")
+	}
+	cfg.PresenceTTL = cmp.Or(cfg.PresenceTTL, DefaultPresenceTTL)
 	b := &Broker{
 		prefix:  cfg.Prefix,
 		cfg:     cfg,
@@ -157,6 +171,8 @@ func New(cfg Config) (*Broker, error) {
 		desired: make(map[string]struct{}),
 		fetchq:  make(chan fetchReq, defaultFetchMax),
 		last:    make(map[string]hub.Position),
+		preg:    presenceReg{members: make(map[string]map[string][]byte)},
+		presq:   make(chan presOp, cfg.QueueSize),
 		ruleOf:  func(string) (hub.HistoryRule, bool) { return hub.HistoryRule{}, false },
 	}
 	_, _ = rand.Read(b.node[:])
@@ -170,11 +186,12 @@ func New(cfg Config) (*Broker, error) {
 	b.sub = redis.NewClient(&subOpt)
 	b.publishUp.Store(true)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.wg.Add(4)
+	b.wg.Add(5)
 	go b.publisher()
 	go b.subscriber()
 	go b.syncer()
 	go b.fetcher()
+	go b.presenceLoop()
 	return b, nil
 }
 
@@ -277,6 +294,10 @@ type Stats struct {
 	CaughtUp     uint64 // messages read from a stream to fill a gap (reconnection, lost message)
 	Gaps         uint64 // gaps the stream no longer covered (trimmed, new epoch), reported to the hub
 	Fetches      uint64 // history reads for recoveries
+
+	// Presence.
+	PresenceDropped uint64 // presence writes not made (queue full, Redis unreachable); the next refresh redoes additions
+	PresenceExpired uint64 // members of dead nodes this node's sweeps removed
 }
 
 // Stats returns the broker's counters.
@@ -294,6 +315,9 @@ func (b *Broker) Stats() Stats {
 		CaughtUp:     b.recovered.Load(),
 		Gaps:         b.gaps.Load(),
 		Fetches:      b.fetches.Load(),
+
+		PresenceDropped: b.presDropped.Load(),
+		PresenceExpired: b.presExpired.Load(),
 	}
 	b.mu.Lock()
 	if b.session != nil {
@@ -546,6 +570,10 @@ func (b *Broker) handle(m *redis.Message) {
 	}
 	if len(m.Payload) > 0 && m.Payload[0] == posMarker {
 		b.handlePositioned(topic, m.Payload)
+		return
+	}
+	if len(m.Payload) > 0 && m.Payload[0] == eventMarker {
+		b.handleEvent(topic, m.Payload)
 		return
 	}
 	typ, node, payload, err := decode(m.Payload)

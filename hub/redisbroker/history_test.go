@@ -31,7 +31,7 @@ type hnode struct {
 func startHistNode(t *testing.T, redisURL string) *hnode {
 	t.Helper()
 	b, err := New(Config{URL: redisURL, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		HealthCheck: 2 * time.Second, Logger: quiet})
+		HealthCheck: 2 * time.Second, Logger: quiet, PresenceTTL: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +48,15 @@ func startHistNode(t *testing.T, redisURL string) *hnode {
 				how = "ok"
 			}
 			_ = c.WriteText([]byte("R " + how + " " + strconv.FormatUint(r.Position.Offset, 10) + " " + r.Position.Epoch))
+		},
+		PresenceEvent: func(dst []byte, _ string, ev hub.PresenceEvent) []byte {
+			switch ev.Kind {
+			case hub.Join:
+				return append(append(dst, "J "...), ev.Member.Info...)
+			case hub.Leave:
+				return append(append(dst, "L "...), ev.Member.Info...)
+			}
+			return strconv.AppendInt(append(dst, "S "...), int64(len(ev.Members)), 10)
 		},
 	})
 	if err != nil {
@@ -68,6 +77,9 @@ func startHistNode(t *testing.T, redisURL string) *hnode {
 			if q.Has("since") {
 				off, _ := strconv.ParseUint(q.Get("since"), 10, 64)
 				o.Since = &hub.Position{Offset: off, Epoch: q.Get("epoch")}
+			}
+			if q.Has("info") {
+				o.Info = []byte(q.Get("info"))
 			}
 			if err := h.SubscribeWith(c, q.Get("room"), o); err != nil {
 				t.Error(err)

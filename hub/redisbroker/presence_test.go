@@ -1,0 +1,76 @@
+package redisbroker
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/internal/wstest"
+)
+
+// Members on three nodes: every node sees all of them, joins and leaves
+// reach the subscribers on every node, and when a node dies (no leave is
+// sent) its members expire and one snapshot replaces their leaves.
+func TestPresenceThreeNodes(t *testing.T) {
+	rs, _ := startRedis(t)
+	var nodes []*hnode
+	for range 3 {
+		nodes = append(nodes, startHistNode(t, rs.URL()))
+	}
+	ctx := context.Background()
+	// A watcher on node 0, not a member.
+	watch := nodes[0].dial(t, url.Values{"room": {"p"}})
+	nodes[0].synced(t, "p")
+	waitFor(t, "node 0 subscribed", 10*time.Second, func() bool { return nodes[0].broker.Subscribed("p") })
+	var members []*wstest.Client
+	names := []string{"a0", "a1", "b0", "b1", "c0", "c1"}
+	for i, name := range names {
+		n := nodes[i/2]
+		members = append(members, n.dial(t, url.Values{"room": {"p"}, "info": {name}}))
+		if got := readText(t, watch); got != "J "+name {
+			t.Fatalf("watcher on node 0: %q, want join of %s", got, name)
+		}
+	}
+	for i, n := range nodes {
+		ms, err := n.hub.Presence(ctx, "p")
+		var got []string
+		for _, m := range ms {
+			got = append(got, string(m.Info))
+		}
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, names) {
+			t.Fatalf("node %d: Presence = %v %v", i, got, err)
+		}
+		if c, err := n.hub.PresenceCount(ctx, "p"); err != nil || c != 6 {
+			t.Fatalf("node %d: PresenceCount = %d %v", i, c, err)
+		}
+	}
+	// A leave on node 1 reaches node 0.
+	_ = members[3].Close()
+	if got := readText(t, watch); got != "L b1" {
+		t.Fatalf("watcher: %q, want leave of b1", got)
+	}
+	// Node 2 dies: its broker first, so nothing of its end reaches Redis.
+	_ = nodes[2].broker.Close()
+	nodes[2].stop()
+	// Its members expire (PresenceTTL 1.5s): one snapshot, no leaves.
+	got := readText(t, watch)
+	if got != "S 3" {
+		t.Fatalf("watcher after node 2 died: %q, want one snapshot of 3 members", got)
+	}
+	if c, err := nodes[0].hub.PresenceCount(ctx, "p"); err != nil || c != 3 {
+		t.Fatalf("PresenceCount after node 2 died = %d %v", c, err)
+	}
+	if err := watch.ExpectSilence(2 * time.Second); err != nil {
+		t.Fatal(err) // a second snapshot, or leaves
+	}
+	var expired uint64
+	for _, n := range nodes[:2] {
+		expired += n.broker.Stats().PresenceExpired
+	}
+	if expired != 2 {
+		t.Fatalf("%d members expired, want node 2's two", expired)
+	}
+}
