@@ -187,9 +187,29 @@ func (h *Hub) localMembers(topic string) []Member {
 // or use PresenceAsync.
 func (h *Hub) Presence(ctx context.Context, topic string) ([]Member, error) {
 	if h.pbroker != nil {
-		return h.pbroker.Members(ctx, topic)
+		ms, err := h.pbroker.Members(ctx, topic)
+		if err != nil {
+			return nil, err
+		}
+		return h.withLocal(topic, ms), nil
 	}
 	return h.localMembers(topic), nil
+}
+
+// withLocal adds to ms this node's members the broker did not list yet
+// (their write to it may still be on its way), sorted by ID.
+func (h *Hub) withLocal(topic string, ms []Member) []Member {
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		seen[m.ID] = true
+	}
+	for _, m := range h.localMembers(topic) {
+		if !seen[m.ID] {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b Member) int { return cmpString(a.ID, b.ID) })
+	return ms
 }
 
 // PresenceAsync is Presence without blocking: done is called once, on
@@ -202,7 +222,7 @@ func (h *Hub) PresenceAsync(topic string, done func([]Member, error)) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
 		defer cancel()
-		done(h.pbroker.Members(ctx, topic))
+		done(h.Presence(ctx, topic))
 	}()
 }
 

@@ -27,7 +27,7 @@ type instance struct {
 
 func (in *instance) start(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(in.bin, "-addr", in.addr, "-redis", in.redis, "-loops", "2")
+	cmd := exec.Command(in.bin, "-addr", in.addr, "-redis", in.redis, "-loops", "2", "-presence-ttl", "3s")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,8 @@ func freeAddr(t *testing.T) string {
 
 // TestBrowserCrashRecovery: alice's page is on instance A; A's process is
 // killed, bob sends on instance B while A is down, A is started again; the
-// page reconnects on its own and shows every message once, in order.
+// page reconnects on its own and shows every message once, in order, and
+// who is in the room.
 func TestBrowserCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
@@ -157,6 +158,10 @@ func TestBrowserCrashRecovery(t *testing.T) {
 	_ = bob.WriteText(`{"text":"after"}`)
 	step("WAIT after")
 	expectLine("SEEN")
+	// alice's entry from the killed process expires (3s): the page lists
+	// each user once.
+	step("PEOPLE in the room: alice, bob")
+	expectLine("PEOPLE")
 	step("CHECK 14")
 	log := expectLine("LOG")
 	want := []string{"before-1", "before-2", "before-3"}

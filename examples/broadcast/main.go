@@ -51,9 +51,10 @@ var clientJS []byte
 
 // options are the chat's settings beyond the engine's.
 type options struct {
-	redisURL   string        // "": this instance only
-	history    int           // messages kept per room; 0: no history
-	historyTTL time.Duration // how long they are kept
+	redisURL    string        // "": this instance only
+	history     int           // messages kept per room; 0: no history
+	historyTTL  time.Duration // how long they are kept
+	presenceTTL time.Duration // with Redis: how long a dead instance's users stay listed
 }
 
 // maxRoomLen bounds a room name.
@@ -66,6 +67,7 @@ func main() {
 	flag.StringVar(&opt.redisURL, "redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
 	flag.IntVar(&opt.history, "history", 1000, "messages kept per room for clients that reconnect (0: none)")
 	flag.DurationVar(&opt.historyTTL, "history-ttl", 10*time.Minute, "how long a room's messages are kept")
+	flag.DurationVar(&opt.presenceTTL, "presence-ttl", redisbroker.DefaultPresenceTTL, "with -redis: how long the users of an instance that died stay listed in its rooms")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
 	applyCompression := compression.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
@@ -121,7 +123,8 @@ func main() {
 // settings are set here), with a Redis broker when opt.redisURL is set.
 func newServer(cfg engine.Config, opt options) (*engine.Server, *hub.Hub, error) {
 	hcfg := hub.Config{
-		Envelope: envelope,
+		Envelope:      envelope,
+		PresenceEvent: presenceEvent,
 		OnRecovery: func(c *engine.Conn, _ string, r hub.Recovery) {
 			if !r.Recovered {
 				_ = c.WriteText(notRecovered(r.Position))
@@ -132,7 +135,7 @@ func newServer(cfg engine.Config, opt options) (*engine.Server, *hub.Hub, error)
 		hcfg.History = []hub.HistoryRule{{Pattern: "*", Size: opt.history, TTL: opt.historyTTL}}
 	}
 	if opt.redisURL != "" {
-		b, err := redisbroker.New(redisbroker.Config{URL: opt.redisURL, Logger: cfg.Logger})
+		b, err := redisbroker.New(redisbroker.Config{URL: opt.redisURL, Logger: cfg.Logger, PresenceTTL: opt.presenceTTL})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -181,12 +184,21 @@ func newServer(cfg engine.Config, opt options) (*engine.Server, *hub.Hub, error)
 	app := engine.Handlers{
 		Open: func(c *engine.Conn) {
 			m := c.Value().(*member)
-			// With a position: what was missed first, then live.
-			err := h.SubscribeWith(c, m.room, hub.SubscribeOptions{Since: m.since})
+			// With a position: what was missed first, then live. As a
+			// member of the room's presence: everyone hears of the join.
+			o := hub.SubscribeOptions{Since: m.since, Info: memberInfo(m)}
+			err := h.SubscribeWith(c, m.room, o)
 			if err == hub.ErrNoHistory {
 				_ = c.WriteText(notRecovered(hub.Position{}))
-				_ = h.Subscribe(c, m.room)
+				o.Since = nil
+				_ = h.SubscribeWith(c, m.room, o)
 			}
+			// Who is there (read from Redis with -redis: not on the loop).
+			h.PresenceAsync(m.room, func(ms []hub.Member, err error) {
+				if err == nil {
+					_ = c.WriteText(presenceList(ms))
+				}
+			})
 		},
 		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
 			if typ != engine.Text {

@@ -81,7 +81,10 @@ type roomMsg struct {
 // expect reads one room message and checks its data; it returns the message.
 func expect(t *testing.T, c *wstest.Client, want string) roomMsg {
 	t.Helper()
-	op, p, err := c.ReadMessage(5 * time.Second)
+	op, p, err := c.ReadMessage(10 * time.Second)
+	for err == nil && isPresence(p) { // presence is checked by TestPresence
+		op, p, err = c.ReadMessage(10 * time.Second)
+	}
 	var m roomMsg
 	if err != nil || op != ws.OpText || json.Unmarshal(p, &m) != nil || m.Data != want || m.Offset == 0 || m.Epoch == "" {
 		t.Fatalf("got %v %q %v, want data %q", op, p, err, want)
@@ -123,8 +126,80 @@ func TestPageAndRooms(t *testing.T) {
 	}
 	expect(t, a1, `{"name":"Zoë K.","text":"I am alice"}`)
 	expect(t, a2, `{"name":"Zoë K.","text":"I am alice"}`)
-	if err := b.ExpectSilence(100 * time.Millisecond); err != nil {
-		t.Fatal(err)
+	silent(t, b)
+}
+
+// silent checks that c receives no room message for a while (presence
+// messages aside).
+func silent(t *testing.T, c *wstest.Client) {
+	t.Helper()
+	for {
+		_, p, err := c.ReadMessage(150 * time.Millisecond)
+		if err != nil {
+			if strings.Contains(err.Error(), "timeout") {
+				return
+			}
+			t.Fatal(err)
+		}
+		if !isPresence(p) {
+			t.Fatalf("unexpected message %q", p)
+		}
+	}
+}
+
+func isPresence(p []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(p, &m) != nil {
+		return false
+	}
+	_, j := m["join"]
+	_, l := m["leave"]
+	_, s := m["presence"]
+	return j || l || s
+}
+
+// Who is in the room: the list on joining, then joins and leaves.
+func TestPresence(t *testing.T) {
+	addr := start(t, "")
+	alice := dial(t, addr, "p", "alice")
+	readJSON := func(c *wstest.Client) map[string]any {
+		t.Helper()
+		_, p, err := c.ReadMessage(5 * time.Second)
+		var m map[string]any
+		if err != nil || json.Unmarshal(p, &m) != nil {
+			t.Fatalf("read %q: %v", p, err)
+		}
+		return m
+	}
+	names := func(list any) []string {
+		var out []string
+		for _, e := range list.([]any) {
+			out = append(out, e.(map[string]any)["info"].(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	// alice: her own join and the list, in either order.
+	var list any
+	for range 2 {
+		m := readJSON(alice)
+		if j, ok := m["join"]; ok {
+			if j.(map[string]any)["info"].(map[string]any)["name"] != "alice" {
+				t.Fatalf("join: %v", m)
+			}
+		} else if list, ok = m["presence"]; !ok {
+			t.Fatalf("unexpected %v", m)
+		}
+	}
+	if got := names(list); len(got) != 1 || got[0] != "alice" {
+		t.Fatalf("presence on joining: %v", got)
+	}
+	bob := dial(t, addr, "p", "bob")
+	if m := readJSON(alice); m["join"] == nil || m["join"].(map[string]any)["info"].(map[string]any)["name"] != "bob" {
+		t.Fatalf("alice saw %v, want bob's join", m)
+	}
+	_ = bob.Close()
+	if m := readJSON(alice); m["leave"] == nil || m["leave"].(map[string]any)["info"].(map[string]any)["name"] != "bob" {
+		t.Fatalf("alice saw %v, want bob's leave", m)
 	}
 }
 
@@ -160,6 +235,9 @@ func TestRecoverAfterReconnect(t *testing.T) {
 	}
 	defer gone.Close()
 	_, p, err := gone.ReadMessage(5 * time.Second)
+	for err == nil && isPresence(p) {
+		_, p, err = gone.ReadMessage(5 * time.Second)
+	}
 	if want := `{"recovered":false,"epoch":"` + last.Epoch + `","offset":4}`; err != nil || string(p) != want {
 		t.Fatalf("got %q %v, want %s", p, err, want)
 	}
@@ -185,7 +263,9 @@ func TestTwoInstancesOneChat(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect(t, ca, ping)
-		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && strings.Contains(string(p), `"data":"{\"name\":\"a\",\"text\":\"ping\"}"`) {
+		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && isPresence(p) {
+			continue
+		} else if err == nil && strings.Contains(string(p), `"data":"{\"name\":\"a\",\"text\":\"ping\"}"`) {
 			break
 		} else if err != nil && !strings.Contains(err.Error(), "timeout") {
 			t.Fatal(err)

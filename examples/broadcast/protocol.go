@@ -19,7 +19,11 @@ import (
 //
 //	{"recovered":false,"epoch":"E2","offset":M}
 //
-// and carries on from offset M of epoch E2.
+// and carries on from offset M of epoch E2. Who is in the room:
+//
+//	{"presence":[{"id":"ID","info":{"name":"alice"}},...]}   on joining, and when members vanished
+//	{"join":{"id":"ID","info":{"name":"bob"}}}
+//	{"leave":{"id":"ID","info":{"name":"bob"}}}
 
 // envelope is the hub's Config.Envelope: it runs once per message.
 func envelope(dst []byte, _ string, pos hub.Position, payload []byte) []byte {
@@ -85,4 +89,56 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// memberJSON is a presence member on the wire; info is the JSON given at
+// subscribe time.
+type memberJSON struct {
+	ID   string          `json:"id"`
+	Info json.RawMessage `json:"info"`
+}
+
+func members(ms []hub.Member) []memberJSON {
+	out := make([]memberJSON, len(ms))
+	for i, m := range ms {
+		out[i] = memberJSON{ID: m.ID, Info: m.Info}
+	}
+	return out
+}
+
+// presenceList is the room's presence, sent to a client when it joins.
+func presenceList(ms []hub.Member) []byte {
+	b, _ := json.Marshal(struct {
+		Presence []memberJSON `json:"presence"`
+	}{members(ms)})
+	return b
+}
+
+// presenceEvent is the hub's Config.PresenceEvent.
+func presenceEvent(dst []byte, _ string, ev hub.PresenceEvent) []byte {
+	var v any
+	switch ev.Kind {
+	case hub.Join:
+		v = struct {
+			Join memberJSON `json:"join"`
+		}{memberJSON{ev.Member.ID, ev.Member.Info}}
+	case hub.Leave:
+		v = struct {
+			Leave memberJSON `json:"leave"`
+		}{memberJSON{ev.Member.ID, ev.Member.Info}}
+	case hub.Snapshot:
+		return append(dst, presenceList(ev.Members)...)
+	default:
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	return append(dst, b...)
+}
+
+// memberInfo is what the room's presence says about a user.
+func memberInfo(m *member) []byte {
+	b, _ := json.Marshal(struct {
+		Name string `json:"name"`
+	}{m.name})
+	return b
 }

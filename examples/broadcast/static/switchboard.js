@@ -92,6 +92,7 @@ export function connect(url, opts = {}) {
       for (const p of m.presence) members.set(p.id, p);
       o.onPresence && o.onPresence([...members.values()]);
     } else if (m.join) {
+      if (members.has(m.join.id)) return; // already listed
       members.set(m.join.id, m.join);
       o.onJoin && o.onJoin(m.join);
       o.onPresence && o.onPresence([...members.values()]);
