@@ -112,6 +112,7 @@ type Broker struct {
 	recovered    atomic.Uint64
 	gaps         atomic.Uint64
 	fetches      atomic.Uint64
+	batches      atomic.Uint64
 	presDropped  atomic.Uint64
 	presExpired  atomic.Uint64
 }
@@ -288,6 +289,7 @@ type Stats struct {
 	Own        uint64 // this node's messages coming back, dropped
 	Invalid    uint64 // messages on our channels that were not ours to decode, dropped
 	Reconnects uint64 // subscription connections made after the first
+	RoundTrips uint64 // publishing round trips to Redis: one per message, or one per pipelined batch under load
 
 	// History (topics with hub history rules, in Redis Streams).
 	Unreplicated uint64 // history messages Redis did not take, delivered on this node only
@@ -309,6 +311,7 @@ func (b *Broker) Stats() Stats {
 		Own:        b.own.Load(),
 		Invalid:    b.invalid.Load(),
 		Reconnects: b.reconnects.Load(),
+		RoundTrips: b.batches.Load(),
 		Publishing: b.publishUp.Load(),
 
 		Unreplicated: b.unreplicated.Load(),
@@ -385,6 +388,7 @@ func (b *Broker) publisher() {
 }
 
 func (b *Broker) send(batch []outMsg) error {
+	b.batches.Add(1)
 	hist := false
 	for i := range batch {
 		hist = hist || batch[i].hist
