@@ -186,8 +186,10 @@ type HistoryBroker interface {
 	// The broker numbers it and delivers it to every node, this one
 	// included, through StreamSink.Deliver; if it cannot (Redis
 	// unreachable), it hands it back with a zero Position so that this
-	// node's subscribers still get it.
-	Append(topic string, rule HistoryRule, typ engine.MessageType, payload []byte) error
+	// node's subscribers still get it. done, when not nil, is called once,
+	// from another goroutine, with the message's position, or with an
+	// error when it was not numbered.
+	Append(topic string, rule HistoryRule, typ engine.MessageType, payload []byte, done func(Position, error)) error
 	// Fetch reads topic's history after offset after, without blocking:
 	// done is called once, from another goroutine.
 	Fetch(topic string, rule HistoryRule, after uint64, done func(FetchResult))

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ func (h *Hub) Publish(topic string, typ engine.MessageType, payload []byte) (Pos
 	h.published.Add(1)
 	if s := h.streamOf(topic); s != nil {
 		if h.hbroker != nil {
-			if err := h.hbroker.Append(topic, *s.rule, typ, payload); err != nil {
+			if err := h.hbroker.Append(topic, *s.rule, typ, payload, nil); err != nil {
 				h.publishPlain(topic, op, payload)
 				return Position{}, err
 			}
@@ -69,6 +70,48 @@ func (h *Hub) Publish(topic string, typ engine.MessageType, payload []byte) (Pos
 		return Position{}, h.broker.Publish(topic, typ, payload)
 	}
 	return Position{}, nil
+}
+
+// PublishWait is Publish that, when a HistoryBroker numbers the message,
+// waits until it has and returns its position (Publish returns the zero
+// Position then). It blocks for a round trip to the broker: call it off the
+// event loops, e.g. from an HTTP handler. Elsewhere it is Publish. The error
+// is hub.ErrNotReplicated when the broker could not take the message (it
+// was then delivered on this node only), or ctx's.
+func (h *Hub) PublishWait(ctx context.Context, topic string, typ engine.MessageType, payload []byte) (Position, error) {
+	s := h.streamOf(topic)
+	if s == nil || h.hbroker == nil {
+		return h.Publish(topic, typ, payload)
+	}
+	op, ok := opcode(typ)
+	if !ok {
+		return Position{}, ErrMessageType
+	}
+	if typ == engine.Text && !codec.ValidUTF8(payload) {
+		return Position{}, ErrInvalidUTF8
+	}
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return Position{}, ErrHubClosed
+	}
+	h.published.Add(1)
+	type result struct {
+		pos Position
+		err error
+	}
+	ch := make(chan result, 1)
+	if err := h.hbroker.Append(topic, *s.rule, typ, payload, func(p Position, err error) { ch <- result{p, err} }); err != nil {
+		h.publishPlain(topic, op, payload)
+		return Position{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.pos, r.err
+	case <-ctx.Done():
+		return Position{}, ctx.Err()
+	}
 }
 
 // publishPlain delivers an unnumbered message to this node's subscribers.

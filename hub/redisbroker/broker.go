@@ -124,6 +124,7 @@ type outMsg struct {
 	hist  bool
 	topic string
 	rule  hub.HistoryRule
+	done  func(hub.Position, error) // or nil
 }
 
 // session is one subscription connection. applied and confirmed are
@@ -415,6 +416,9 @@ func (b *Broker) send(batch []outMsg) error {
 	for i, c := range cmds {
 		if c.Err() == nil {
 			ok++
+			if batch[i].hist {
+				numbered(&batch[i], c)
+			}
 		} else if batch[i].hist {
 			b.localOnly(&batch[i])
 		}

@@ -43,7 +43,7 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], o .. '-0', 't', string.forma
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[1], '\178' .. o .. ':' .. e .. ':' .. ARGV[6])
-return o
+return {o, e}
 `)
 
 func (b *Broker) metaKey(topic string) string   { return b.prefix + "m:{" + topic + "}" }
@@ -65,11 +65,11 @@ func (b *Broker) AttachStreams(sink hub.StreamSink, rule func(topic string) (hub
 // by Redis; every node (this one included) delivers it when it comes back
 // on the topic's channel. A message Redis does not take is delivered on
 // this node only, unnumbered.
-func (b *Broker) Append(topic string, rule hub.HistoryRule, typ engine.MessageType, payload []byte) error {
+func (b *Broker) Append(topic string, rule hub.HistoryRule, typ engine.MessageType, payload []byte, done func(hub.Position, error)) error {
 	if b.closed.Load() {
 		return ErrClosed
 	}
-	m := outMsg{channel: b.prefix + topic, data: encode(&b.node, typ, payload), topic: topic, hist: true, rule: rule}
+	m := outMsg{channel: b.prefix + topic, data: encode(&b.node, typ, payload), topic: topic, hist: true, rule: rule, done: done}
 	select {
 	case b.queue <- m:
 		return nil
@@ -82,6 +82,9 @@ func (b *Broker) Append(topic string, rule hub.HistoryRule, typ engine.MessageTy
 // localOnly hands a history message Redis did not take back to this node.
 func (b *Broker) localOnly(m *outMsg) {
 	b.unreplicated.Add(1)
+	if m.done != nil {
+		m.done(hub.Position{}, hub.ErrNotReplicated)
+	}
 	sink := b.sink.Load()
 	if sink == nil {
 		return
@@ -208,6 +211,23 @@ func (b *Broker) read(topic string, rule hub.HistoryRule, after uint64, metaOnly
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// numbered tells m's publisher the position the script returned.
+func numbered(m *outMsg, c redis.Cmder) {
+	if m.done == nil {
+		return
+	}
+	var pos hub.Position
+	if cmd, ok := c.(*redis.Cmd); ok {
+		if v, err := cmd.Slice(); err == nil && len(v) == 2 {
+			if o, ok := v[0].(int64); ok {
+				pos.Offset = uint64(o)
+			}
+			pos.Epoch = str(v[1])
+		}
+	}
+	m.done(pos, nil)
+}
 
 // catchUp brings this node's view of topic in line with Redis (on the
 // subscriber goroutine): when it starts receiving the topic, after a

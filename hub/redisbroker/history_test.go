@@ -199,12 +199,20 @@ func TestHistoryRecoveryOnAnotherNode(t *testing.T) {
 	if got := readText(t, cb); got != "16 m16" {
 		t.Fatalf("live on B: %q", got)
 	}
+	// PublishWait returns the position Redis gave.
+	pos, err := b.hub.PublishWait(context.Background(), "h", engine.Text, []byte("m17"))
+	if err != nil || pos.Offset != 17 || pos.Epoch != epoch {
+		t.Fatalf("PublishWait = %v %v, want 17@%s", pos, err, epoch)
+	}
+	if got := readText(t, cb); got != "17 m17" {
+		t.Fatalf("live on B: %q", got)
+	}
 	if err := cb.ExpectSilence(150 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	// Too old for a stream bounded at 5000: here, an epoch Redis never had.
 	cc := b.dial(t, url.Values{"room": {"h"}, "since": {"3"}, "epoch": {"other"}})
-	if got := readText(t, cc); got != "R lost 16 "+epoch {
+	if got := readText(t, cc); got != "R lost 17 "+epoch {
 		t.Fatalf("unknown epoch: %q", got)
 	}
 	if st := b.broker.Stats(); st.Fetches == 0 {
@@ -422,8 +430,10 @@ func TestHistoryOutageAndReturn(t *testing.T) {
 
 	// Redis dies: each node still serves its own subscribers (unnumbered).
 	rs.Stop()
-	if _, err := a.hub.Publish("o", engine.Text, []byte("local")); err != nil && err != ErrQueueFull {
-		t.Fatal(err)
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.hub.PublishWait(wctx, "o", engine.Text, []byte("local")); err != hub.ErrNotReplicated {
+		t.Fatalf("PublishWait while Redis is down: %v, want ErrNotReplicated", err)
 	}
 	if got := readText(t, ca); got != "0 local" {
 		t.Fatalf("local delivery during the outage: %q", got)
