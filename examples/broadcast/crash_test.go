@@ -179,3 +179,19 @@ func TestBrowserCrashRecovery(t *testing.T) {
 		t.Fatalf("recover.mjs failed: %v", err)
 	}
 }
+
+// TestClientModule runs switchboard.js's unit test in Node (a fake
+// WebSocket and timers): backoff with full jitter, recovery parameters,
+// duplicates, gaps, recovery notices, presence.
+func TestClientModule(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: run `make test` (its peers step installs it) or `apt-get install -y nodejs`")
+	}
+	cmd := exec.Command(node, "client_test.mjs")
+	cmd.Dir = "browsertest"
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "switchboard.js: ok") {
+		t.Fatalf("client_test.mjs: %v\n%s", err, out)
+	}
+}
