@@ -289,12 +289,8 @@ func (b *Broker) catchUp(topic string) {
 // handlePositioned delivers a numbered message from the channel (on the
 // subscriber goroutine), filling a gap before it from the stream.
 func (b *Broker) handlePositioned(topic, s string) {
-	rest := s[1:]
-	offs, rest, ok1 := strings.Cut(rest, ":")
-	epoch, env, ok2 := strings.Cut(rest, ":")
-	off, err := strconv.ParseUint(offs, 10, 64)
-	typ, _, payload, derr := decode(env)
-	if !ok1 || !ok2 || err != nil || derr != nil {
+	off, epoch, typ, payload, ok := decodePositioned(s)
+	if !ok {
 		b.invalid.Add(1)
 		return
 	}
@@ -322,6 +318,23 @@ func (b *Broker) handlePositioned(topic, s string) {
 	b.last[topic] = pos
 	b.received.Add(1)
 	(*sink).Deliver(topic, typ, unsafe.Slice(unsafe.StringData(payload), len(payload)), pos)
+}
+
+// decodePositioned splits a numbered message from a channel:
+// 0xB2 OFFSET ":" EPOCH ":" ENVELOPE (the envelope of encode). payload
+// aliases s.
+func decodePositioned(s string) (off uint64, epoch string, typ engine.MessageType, payload string, ok bool) {
+	if len(s) == 0 || s[0] != posMarker {
+		return 0, "", 0, "", false
+	}
+	offs, rest, ok1 := strings.Cut(s[1:], ":")
+	epoch, env, ok2 := strings.Cut(rest, ":")
+	off, err := strconv.ParseUint(offs, 10, 64)
+	typ, _, payload, derr := decode(env)
+	if !ok1 || !ok2 || err != nil || derr != nil || off == 0 || epoch == "" {
+		return 0, "", 0, "", false
+	}
+	return off, epoch, typ, payload, true
 }
 
 func newEpoch() string {
