@@ -19,6 +19,8 @@ const (
 	// the frame's allocation rounding and header (measured by
 	// BenchmarkHistoryMemory).
 	historyEntryOverhead = 48
+	// streamOverhead is what the hub counts for a topic's stream itself.
+	streamOverhead = 256
 )
 
 // HistoryRule turns history on for the topics whose name matches Pattern
@@ -124,6 +126,7 @@ func (h *Hub) streamOf(topic string) *stream {
 		s = &stream{name: topic, rule: r, epoch: newEpoch(), first: 1, synced: h.hbroker == nil}
 		s.active = time.Now().UnixNano()
 		h.streams[topic] = s
+		h.histBytes.Add(streamOverhead)
 	}
 	return s
 }
@@ -228,6 +231,7 @@ func (h *Hub) ExpireHistory() {
 			h.smu.Lock()
 			if h.streams[s.name] == s {
 				delete(h.streams, s.name)
+				h.histBytes.Add(-streamOverhead)
 			}
 			h.smu.Unlock()
 		}

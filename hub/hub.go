@@ -45,7 +45,8 @@ type Config struct {
 	// shared by every node.
 	History []HistoryRule
 	// MaxHistoryBytes bounds the memory of the history this hub keeps, all
-	// topics together (frames plus a fixed overhead per entry). Past it a
+	// topics together (frames plus a fixed overhead per entry and per
+	// topic). Past it a
 	// topic's oldest entries are dropped first, and a message is not kept
 	// when its topic has none left to drop; HistoryStats.Evicted counts
 	// both. 0: DefaultMaxHistoryBytes.

@@ -64,12 +64,22 @@ export function connect(url, opts = {}) {
     };
   }
 
-  // reopen drops the socket and connects again at once, from pos.
+  // reopen drops the socket and connects again from pos: at once, unless
+  // gaps keep coming (three within 10 s), then after the backoff.
+  let lastGap = 0, gapRun = 0;
   function reopen() {
     const sock = ws;
     ws = null;
     if (sock) { sock.onclose = null; sock.close(4000, "recovering"); }
-    if (!closed) open();
+    if (closed) return;
+    const now = Date.now();
+    gapRun = now - lastGap < 10000 ? gapRun + 1 : 0;
+    lastGap = now;
+    if (gapRun < 3) { open(); return; }
+    const delay = o.random() * Math.min(o.maxDelay, o.minDelay * 2 ** attempt);
+    attempt++;
+    status("closed", { code: 4000, delay });
+    timer = setTimeout(open, delay);
   }
 
   function handle(raw) {
