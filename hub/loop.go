@@ -235,7 +235,10 @@ func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64, p *presence) b
 		m = &member{c: c}
 		ls.members[c] = m
 	}
-	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs)), pres: p})
+	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
+	if p != nil {
+		m.pres = append(m.pres, mpres{sh: sh, p: p})
+	}
 	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), after: after})
 	if c.SharedDeflate() {
 		sh.shared.Add(1)
@@ -286,12 +289,10 @@ func (ls *loopState) removeAll(c *engine.Conn) {
 		h.releaseLocked(s.sh)
 	}
 	h.mu.Unlock()
-	for _, s := range m.subs {
-		if s.pres != nil {
-			h.left(s.sh.t.name, s.pres)
-		}
+	for _, x := range m.pres {
+		h.left(x.sh.t.name, x.p)
 	}
-	m.subs = nil
+	m.subs, m.pres = nil, nil
 }
 
 // remove drops m's subscription k (on the loop).
@@ -310,8 +311,10 @@ func (ls *loopState) remove(m *member, k int) {
 		delete(ls.members, m.c)
 	}
 	ls.h.release(s.sh)
-	if s.pres != nil {
-		ls.h.left(s.sh.t.name, s.pres)
+	if len(m.pres) > 0 {
+		if p := m.takePres(s.sh); p != nil {
+			ls.h.left(s.sh.t.name, p)
+		}
 	}
 }
 

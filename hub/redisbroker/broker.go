@@ -87,7 +87,6 @@ type Broker struct {
 	last    map[string]hub.Position // history topics: last delivered; subscriber goroutine only
 	psink   atomic.Pointer[hub.PresenceSink]
 	preg    presenceReg
-	presq   chan presOp
 
 	queue  chan outMsg
 	kick   chan struct{} // subscriptions changed; capacity 1
@@ -125,6 +124,8 @@ type outMsg struct {
 	topic string
 	rule  hub.HistoryRule
 	done  func(hub.Position, error) // or nil
+	// A presence change instead of a message.
+	pres *presOp
 }
 
 // session is one subscription connection. applied and confirmed are
@@ -174,7 +175,6 @@ func New(cfg Config) (*Broker, error) {
 		fetchq:  make(chan fetchReq, defaultFetchMax),
 		last:    make(map[string]hub.Position),
 		preg:    presenceReg{members: make(map[string]map[string][]byte)},
-		presq:   make(chan presOp, cfg.QueueSize),
 		ruleOf:  func(string) (hub.HistoryRule, bool) { return hub.HistoryRule{}, false },
 	}
 	_, _ = rand.Read(b.node[:])
@@ -357,11 +357,15 @@ func (b *Broker) publisher() {
 			}
 		}
 		if failures > 0 && time.Now().Before(retryAt) {
-			b.lost.Add(uint64(len(batch)))
 			for i := range batch {
-				if batch[i].hist {
+				switch {
+				case batch[i].pres != nil:
+					b.presDropped.Add(1)
+					continue
+				case batch[i].hist:
 					b.localOnly(&batch[i])
 				}
+				b.lost.Add(1)
 			}
 			clear(batch)
 			continue
@@ -392,7 +396,7 @@ func (b *Broker) send(batch []outMsg) error {
 	b.batches.Add(1)
 	hist := false
 	for i := range batch {
-		hist = hist || batch[i].hist
+		hist = hist || batch[i].hist || batch[i].pres != nil
 	}
 	if len(batch) == 1 && !hist {
 		err := b.pub.Publish(b.ctx, batch[0].channel, batch[0].data).Err()
@@ -406,30 +410,53 @@ func (b *Broker) send(batch []outMsg) error {
 	// One pipeline for the batch: PUBLISH, or the history script (EVALSHA).
 	cmds, err := b.pipeline(batch)
 	if err != nil && isNoScript(cmds) {
-		// Redis restarted and forgot the script: a NOSCRIPT command did
-		// not run, so loading the script and sending again is safe.
-		if lerr := appendScript.Load(b.ctx, b.pub).Err(); lerr == nil {
-			cmds, err = b.pipeline(batch)
-		}
-	}
-	var ok uint64
-	for i, c := range cmds {
-		if c.Err() == nil {
-			ok++
-			if batch[i].hist {
-				numbered(&batch[i], c)
+		// Redis restarted and forgot the scripts: a command answered
+		// NOSCRIPT did not run, so loading them and sending those again
+		// (only those: the others ran) is safe.
+		if lerr := b.loadScripts(); lerr == nil {
+			var again []outMsg
+			var at []int
+			for i, c := range cmds {
+				if isNoScriptErr(c.Err()) {
+					again = append(again, batch[i])
+					at = append(at, i)
+				}
 			}
-		} else if batch[i].hist {
-			b.localOnly(&batch[i])
+			more, rerr := b.pipeline(again)
+			for k, c := range more {
+				cmds[at[k]] = c
+			}
+			err = rerr
+			for _, c := range cmds {
+				if err == nil && c.Err() != nil {
+					err = c.Err()
+				}
+			}
 		}
 	}
-	for i := len(cmds); i < len(batch); i++ {
-		if batch[i].hist {
-			b.localOnly(&batch[i])
+	var ok, bad uint64
+	for i := range batch {
+		m := &batch[i]
+		failed := i >= len(cmds) || cmds[i].Err() != nil
+		switch {
+		case m.pres != nil:
+			if failed {
+				b.presDropped.Add(1)
+			}
+			continue
+		case failed && m.hist:
+			b.localOnly(m)
+		case m.hist:
+			numbered(m, cmds[i])
+		}
+		if failed {
+			bad++
+		} else {
+			ok++
 		}
 	}
 	b.published.Add(ok)
-	b.lost.Add(uint64(len(batch)) - ok)
+	b.lost.Add(bad)
 	return err
 }
 
@@ -437,7 +464,10 @@ func (b *Broker) pipeline(batch []outMsg) ([]redis.Cmder, error) {
 	return b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
 		for i := range batch {
 			m := &batch[i]
-			if m.hist {
+			if m.pres != nil {
+				keys, args := b.presArgs(m.pres)
+				presScript.EvalSha(b.ctx, p, keys, args...)
+			} else if m.hist {
 				keys, args := b.appendArgs(m)
 				appendScript.EvalSha(b.ctx, p, keys, args...)
 			} else {
@@ -450,11 +480,18 @@ func (b *Broker) pipeline(batch []outMsg) ([]redis.Cmder, error) {
 
 func isNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
-		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if isNoScriptErr(c.Err()) {
 			return true
 		}
 	}
 	return false
+}
+
+func isNoScriptErr(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// loadScripts loads the broker's scripts into Redis (after a restart).
+func (b *Broker) loadScripts() error {
+	return errors.Join(appendScript.Load(b.ctx, b.pub).Err(), presScript.Load(b.ctx, b.pub).Err())
 }
 
 // subscriber holds the subscription connection: it connects, hands the

@@ -28,6 +28,21 @@ const (
 	presenceBatch      = 512
 )
 
+// presScript adds (ARGV[1] = "1") or removes a member: KEYS hash, zset;
+// ARGV add, id, info, expiry (ms), keys' TTL (ms).
+var presScript = redis.NewScript(`
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return 1
+`)
+
 var sweepScript = redis.NewScript(`
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 if #gone == 0 then return 0 end
@@ -87,14 +102,36 @@ func (b *Broker) RemoveMember(topic, id string) {
 	b.presOp(presOp{topic: topic, m: hub.Member{ID: id}})
 }
 
+// presOp queues a presence change with the publishes: a join or leave
+// event this node publishes after it reaches Redis after the change, so a
+// client that hears of a join finds the member in the presence.
 func (b *Broker) presOp(op presOp) {
 	select {
-	case b.presq <- op:
+	case b.queue <- outMsg{pres: &op}:
 	default:
 		// The queue is full (Redis slow or away): the next refresh writes
 		// every member again; a removal is then left to expire.
 		b.presDropped.Add(1)
 	}
+}
+
+// expiry is when a member written now expires: rounded up to the sweep
+// interval, so the members of a node that dies expire together and one
+// sweep removes them all.
+func expiry(ttl time.Duration) int64 {
+	step := max(ttl.Milliseconds()/3, 1)
+	at := time.Now().Add(ttl).UnixMilli()
+	return (at + step - 1) / step * step
+}
+
+// presArgs is presScript's keys and arguments for op.
+func (b *Broker) presArgs(op *presOp) ([]string, []any) {
+	keys := []string{b.presKey(op.topic), b.presZKey(op.topic)}
+	if !op.add {
+		return keys, []any{"0", op.m.ID, "", 0, 0}
+	}
+	ttl := b.cfg.PresenceTTL
+	return keys, []any{"1", op.m.ID, op.m.Info, expiry(ttl), (2 * ttl).Milliseconds()}
 }
 
 // Members implements hub.PresenceBroker.
@@ -159,30 +196,15 @@ func (b *Broker) handleEvent(topic, s string) {
 	}
 }
 
-// presenceLoop writes presence changes (batched in pipelines), refreshes
-// this node's members every PresenceTTL/3 and sweeps expired entries of
-// the topics this node serves.
+// presenceLoop refreshes this node's members every PresenceTTL/3 and
+// sweeps expired entries of the topics this node serves.
 func (b *Broker) presenceLoop() {
 	defer b.wg.Done()
 	ttl := b.cfg.PresenceTTL
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
-	ops := make([]presOp, 0, presenceBatch)
 	for {
 		select {
-		case op := <-b.presq:
-			ops = append(ops[:0], op)
-		fill:
-			for len(ops) < presenceBatch {
-				select {
-				case op := <-b.presq:
-					ops = append(ops, op)
-				default:
-					break fill
-				}
-			}
-			b.writePresence(ops, ttl)
-			clear(ops)
 		case <-tick.C:
 			b.refreshPresence(ttl)
 			b.sweepPresence()
@@ -192,24 +214,19 @@ func (b *Broker) presenceLoop() {
 	}
 }
 
-func (b *Broker) writePresence(ops []presOp, ttl time.Duration) {
-	exp := float64(time.Now().Add(ttl).UnixMilli())
+func (b *Broker) writePresence(ops []presOp) {
 	_, err := b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
-		for _, op := range ops {
-			hk, zk := b.presKey(op.topic), b.presZKey(op.topic)
-			if op.add {
-				p.HSet(b.ctx, hk, op.m.ID, op.m.Info)
-				p.ZAdd(b.ctx, zk, redis.Z{Score: exp, Member: op.m.ID})
-				p.PExpire(b.ctx, hk, 2*ttl)
-				p.PExpire(b.ctx, zk, 2*ttl)
-			} else {
-				p.HDel(b.ctx, hk, op.m.ID)
-				p.ZRem(b.ctx, zk, op.m.ID)
-			}
+		for i := range ops {
+			keys, args := b.presArgs(&ops[i])
+			presScript.EvalSha(b.ctx, p, keys, args...)
 		}
 		return nil
 	})
 	if err != nil {
+		if isNoScriptErr(err) && b.loadScripts() == nil {
+			b.writePresence(ops)
+			return
+		}
 		b.presDropped.Add(uint64(len(ops)))
 	}
 }
@@ -226,7 +243,7 @@ func (b *Broker) refreshPresence(ttl time.Duration) {
 	b.preg.mu.Unlock()
 	for len(ops) > 0 && b.ctx.Err() == nil {
 		n := min(len(ops), presenceBatch)
-		b.writePresence(ops[:n], ttl)
+		b.writePresence(ops[:n])
 		ops = ops[n:]
 	}
 }

@@ -55,10 +55,15 @@ func TestPresenceThreeNodes(t *testing.T) {
 	// Node 2 dies: its broker first, so nothing of its end reaches Redis.
 	_ = nodes[2].broker.Close()
 	nodes[2].stop()
-	// Its members expire (PresenceTTL 1.5s): one snapshot, no leaves.
+	// Its members expire (PresenceTTL 1.5s): a snapshot, no leaves. (Their
+	// expiry is rounded to the sweep interval, so they expire together
+	// unless they were written in two intervals: then two snapshots.)
 	got := readText(t, watch)
+	if got == "S 4" {
+		got = readText(t, watch)
+	}
 	if got != "S 3" {
-		t.Fatalf("watcher after node 2 died: %q, want one snapshot of 3 members", got)
+		t.Fatalf("watcher after node 2 died: %q, want a snapshot of 3 members", got)
 	}
 	if c, err := nodes[0].hub.PresenceCount(ctx, "p"); err != nil || c != 3 {
 		t.Fatalf("PresenceCount after node 2 died = %d %v", c, err)
