@@ -192,13 +192,23 @@ func TestPublishInvalidUTF8(t *testing.T) {
 func TestRecoveryRace(t *testing.T) {
 	n := startNode(t, histConfig(HistoryRule{Pattern: "*", Size: 1 << 16, TTL: time.Hour}), nil)
 	const topic = "race"
-	// A client sends "N": resubscribe me from N.
+	// A client sends "N": resubscribe me from N. Every other time from
+	// another goroutine: the recovery is then queued for the loop, and
+	// publishes numbered between the hand-off and the recovery's read are
+	// both queued behind it and in what it reads (it must skip them).
 	f := func(c *engine.Conn, _ engine.MessageType, data []byte) {
 		off, _ := strconv.ParseUint(string(data), 10, 64)
-		epoch, _ := n.hub.Position(topic)
-		n.hub.Unsubscribe(c, topic)
-		if err := n.hub.SubscribeWith(c, topic, SubscribeOptions{Since: &Position{Offset: off, Epoch: epoch.Epoch}}); err != nil {
-			t.Error(err)
+		resub := func() {
+			epoch, _ := n.hub.Position(topic)
+			n.hub.Unsubscribe(c, topic)
+			if err := n.hub.SubscribeWith(c, topic, SubscribeOptions{Since: &Position{Offset: off, Epoch: epoch.Epoch}}); err != nil && err != engine.ErrClosed {
+				t.Error(err)
+			}
+		}
+		if off%2 == 0 {
+			go resub()
+		} else {
+			resub()
 		}
 	}
 	n.onMsg.Store(&f)
@@ -242,7 +252,7 @@ func TestRecoveryRace(t *testing.T) {
 			var last uint64
 			synced := false // between "R ok" and the next resubscription request
 			pending := false
-			var caughtUp uint64 // the position "R ok" gave: resubscribe once past it
+			var caughtUp uint64 // the position "R ok" gave
 			for k := 0; k < resubs && time.Now().Before(deadline); {
 				_, p, err := c.ReadMessage(5 * time.Second)
 				if err != nil {
@@ -272,8 +282,10 @@ func TestRecoveryRace(t *testing.T) {
 				}
 				last = off
 				totalMsgs.Add(1)
-				if !pending && off >= caughtUp {
-					// Resubscribe from here, while messages keep coming.
+				if !pending && off > caughtUp {
+					// Past the recovery's position (so a duplicate of a
+					// queued message would have shown): resubscribe from
+					// here, while messages keep coming.
 					if err := c.WriteText(strconv.FormatUint(last, 10)); err != nil {
 						t.Errorf("client %d: write: %v", ci, err)
 						return
@@ -299,4 +311,21 @@ func mustPos(t testing.TB, h *Hub, topic string) Position {
 		t.Fatalf("no position for %s", topic)
 	}
 	return p
+}
+
+func TestRecMark(t *testing.T) {
+	tests := []struct {
+		after, off uint64
+		covered    bool
+	}{
+		{0, 1, false}, {5, 5, true}, {5, 4, true}, {5, 6, false}, {5, 1, true},
+		{1<<31 - 1, 1 << 31, false}, {1 << 31, 1<<31 - 100, true}, {1 << 31, 1<<31 + 1, false},
+		{1<<32 + 7, 1<<32 + 7, true}, {1<<32 + 7, 1<<32 + 8, false}, {1<<40 + 3, 1<<40 - 4000, true},
+		{5000, 5000 - 4096, true}, {100, 100 + 1<<20, false},
+	}
+	for _, tc := range tests {
+		if got := recCovers(recMark(tc.after), tc.off); got != tc.covered {
+			t.Errorf("after %d, offset %d: covered %v, want %v", tc.after, tc.off, got, tc.covered)
+		}
+	}
 }

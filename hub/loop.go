@@ -83,7 +83,7 @@ func (ls *loopState) do(it *item) {
 		if it.req != nil {
 			p = it.req.pres
 		}
-		ls.add(it.c, it.sh, 0, p)
+		ls.add(it.c, it.sh, false, 0, p)
 	case opRecover:
 		ls.recover(it.req)
 	case opLost:
@@ -173,7 +173,7 @@ func (ls *loopState) drain() {
 // outbound limit and policy.
 //
 // off > 0 is the message's offset: a subscriber whose recovery already
-// wrote it from history (entry.after) skips it.
+// wrote it from history (entry.rec) skips it.
 func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) {
 	if zf != nil && f.PayloadLen() < ls.loop.DeflateThreshold() {
 		zf = nil
@@ -182,9 +182,16 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 	n := len(sh.subs)
 	var sent, dropped uint64
 	for i := 0; i < n && i < len(sh.subs); i++ {
-		m := sh.subs[i].m
-		if m == nil || (off != 0 && off <= sh.subs[i].after) {
+		e := &sh.subs[i]
+		m := e.m
+		if m == nil {
 			continue
+		}
+		if e.rec != 0 && off != 0 {
+			if recCovers(e.rec, off) {
+				continue // written from history by its recovery
+			}
+			e.rec = 0
 		}
 		g := f
 		if zf != nil && m.c.SharedDeflate() {
@@ -220,12 +227,12 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 }
 
 // add subscribes c to sh (on the loop), or gives the count back when c is
-// closed or already subscribed. Messages numbered after or below are
-// skipped for it (they were written from history). It reports whether c
-// was added.
+// closed or already subscribed. With recovered, messages numbered after or
+// below are skipped for it (they were written from history). It reports
+// whether c was added.
 //
 // With p, c joins the topic's presence.
-func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64, p *presence) bool {
+func (ls *loopState) add(c *engine.Conn, sh *shard, recovered bool, after uint64, p *presence) bool {
 	if c.Closed() || ls.subscribed(c, sh) {
 		ls.h.release(sh)
 		return false
@@ -239,7 +246,11 @@ func (ls *loopState) add(c *engine.Conn, sh *shard, after uint64, p *presence) b
 	if p != nil {
 		m.pres = append(m.pres, mpres{sh: sh, p: p})
 	}
-	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), after: after})
+	var rec uint32
+	if recovered {
+		rec = recMark(after)
+	}
+	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), rec: rec})
 	if c.SharedDeflate() {
 		sh.shared.Add(1)
 	}

@@ -149,7 +149,7 @@ func (ls *loopState) recover(r *recoverReq) {
 			break // closed: add below gives the count back
 		}
 	}
-	ls.add(c, sh, after, r.pres)
+	ls.add(c, sh, true, after, r.pres)
 }
 
 // fetch reads the broker's history for r, then hands r back to its loop.

@@ -297,7 +297,7 @@ func TestHistoryRaceAcrossNodes(t *testing.T) {
 					return
 				}
 				last = off
-				if !pending && off >= caughtUp {
+				if !pending && off > caughtUp {
 					_ = c.WriteText(strconv.FormatUint(last, 10))
 					synced, pending = false, true
 				}
