@@ -26,6 +26,7 @@ type loopState struct {
 	scheduled bool  // a drain is handed to the loop and has not started
 
 	members  map[*engine.Conn]*member // loop only
+	pres     map[*member][]mpres      // loop only: subscriptions with presence
 	draining bool                     // loop only: drain is running
 }
 
@@ -244,7 +245,10 @@ func (ls *loopState) add(c *engine.Conn, sh *shard, recovered bool, after uint64
 	}
 	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
 	if p != nil {
-		m.pres = append(m.pres, mpres{sh: sh, p: p})
+		if ls.pres == nil {
+			ls.pres = make(map[*member][]mpres)
+		}
+		ls.pres[m] = append(ls.pres[m], mpres{sh: sh, p: p})
 	}
 	var rec uint32
 	if recovered {
@@ -300,10 +304,13 @@ func (ls *loopState) removeAll(c *engine.Conn) {
 		h.releaseLocked(s.sh)
 	}
 	h.mu.Unlock()
-	for _, x := range m.pres {
-		h.left(x.sh.t.name, x.p)
+	if ps, ok := ls.pres[m]; ok {
+		delete(ls.pres, m)
+		for _, x := range ps {
+			h.left(x.sh.t.name, x.p)
+		}
 	}
-	m.subs, m.pres = nil, nil
+	m.subs = nil
 }
 
 // remove drops m's subscription k (on the loop).
@@ -322,11 +329,30 @@ func (ls *loopState) remove(m *member, k int) {
 		delete(ls.members, m.c)
 	}
 	ls.h.release(s.sh)
-	if len(m.pres) > 0 {
-		if p := m.takePres(s.sh); p != nil {
+	if len(ls.pres) > 0 {
+		if p := ls.takePres(m, s.sh); p != nil {
 			ls.h.left(s.sh.t.name, p)
 		}
 	}
+}
+
+// takePres removes and returns the presence of m's subscription to sh.
+func (ls *loopState) takePres(m *member, sh *shard) *presence {
+	ps := ls.pres[m]
+	for i, x := range ps {
+		if x.sh == sh {
+			last := len(ps) - 1
+			ps[i] = ps[last]
+			ps[last] = mpres{}
+			if last == 0 {
+				delete(ls.pres, m)
+			} else {
+				ls.pres[m] = ps[:last]
+			}
+			return x.p
+		}
+	}
+	return nil
 }
 
 // unlink removes entry i from the shard: swapped with the last one, or

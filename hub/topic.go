@@ -54,21 +54,6 @@ type entry struct {
 type member struct {
 	c    *engine.Conn
 	subs []msub
-	pres []mpres // subscriptions with presence, usually none
-}
-
-// takePres removes and returns the presence of m's subscription to sh.
-func (m *member) takePres(sh *shard) *presence {
-	for i, x := range m.pres {
-		if x.sh == sh {
-			last := len(m.pres) - 1
-			m.pres[i] = m.pres[last]
-			m.pres[last] = mpres{}
-			m.pres = m.pres[:last]
-			return x.p
-		}
-	}
-	return nil
 }
 
 type msub struct {
@@ -76,8 +61,8 @@ type msub struct {
 	i  int32
 }
 
-// mpres is a subscription's presence, kept apart from msub so that
-// subscriptions without presence pay nothing for it.
+// mpres is a subscription's presence, kept in loopState.pres (not in
+// member or msub) so that subscriptions without presence pay nothing.
 type mpres struct {
 	sh *shard
 	p  *presence
