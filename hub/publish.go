@@ -28,7 +28,8 @@ import (
 // connection). payload may be reused once Publish returns.
 //
 // For a topic with history (Config.History) Publish returns the message's
-// Position when this hub numbers it (history in memory). When a
+// Position when this hub numbers it (history in memory), and the writes
+// are always handed to the loops, never made before Publish returns. When a
 // HistoryBroker keeps the history, the broker numbers the message after
 // Publish returns and Publish returns the zero Position; every node,
 // this one included, delivers the message once the broker has numbered it.
