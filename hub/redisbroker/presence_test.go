@@ -4,8 +4,12 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ws/switchboard/hub"
 
 	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
@@ -77,5 +81,70 @@ func TestPresenceThreeNodes(t *testing.T) {
 	}
 	if expired != 2 {
 		t.Fatalf("%d members expired, want node 2's two", expired)
+	}
+}
+
+// fakeSink records what a broker hands the hub about presence.
+type fakeSink struct {
+	mu      sync.Mutex
+	events  int
+	expired [][]hub.Member
+}
+
+func (f *fakeSink) DeliverEvent(string, []byte) { f.mu.Lock(); f.events++; f.mu.Unlock() }
+func (f *fakeSink) Expired(_ string, now []hub.Member) {
+	f.mu.Lock()
+	f.expired = append(f.expired, now)
+	f.mu.Unlock()
+}
+
+// A node with 10,000 members dies: the other node's sweep removes them all
+// and reports it once (the hub then sends one snapshot), not 10,000 times.
+func TestPresenceNodeWith10kMembersDies(t *testing.T) {
+	rs, admin := startRedis(t)
+	cfg := func() Config {
+		return Config{URL: rs.URL(), Logger: quiet, PresenceTTL: 1500 * time.Millisecond, QueueSize: 1 << 15}
+	}
+	dying, err := New(cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor, err := New(cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer survivor.Close()
+	var sink fakeSink
+	if err := survivor.AttachPresence(&sink); err != nil {
+		t.Fatal(err)
+	}
+	survivor.Subscribe("big") // it serves the topic, so it sweeps it
+	survivor.AddMember("big", hub.Member{ID: "survivor-1", Info: []byte("s")})
+	const n = 10000
+	for i := range n {
+		dying.AddMember("big", hub.Member{ID: "d-" + strconv.Itoa(i), Info: []byte("x")})
+	}
+	ctx := context.Background()
+	waitFor(t, "10,001 members in Redis", 10*time.Second, func() bool {
+		c, _ := survivor.MemberCount(ctx, "big")
+		return c == n+1
+	})
+	_ = dying.Close() // no removal reaches Redis
+	waitFor(t, "the dead node's members swept", 10*time.Second, func() bool {
+		c, _ := survivor.MemberCount(ctx, "big")
+		h, _ := admin.HLen(ctx, DefaultPrefix+"p:{big}").Result()
+		return c == 1 && h == 1
+	})
+	time.Sleep(time.Second) // a sweep or two more
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.expired) == 0 || len(sink.expired) > 2 || sink.events != 0 {
+		t.Fatalf("%d expiry reports, %d events: want one report (two if they expired across a sweep)", len(sink.expired), sink.events)
+	}
+	if last := sink.expired[len(sink.expired)-1]; len(last) != 1 || last[0].ID != "survivor-1" {
+		t.Fatalf("members left: %+v", last)
+	}
+	if st := survivor.Stats(); st.PresenceExpired != n {
+		t.Fatalf("PresenceExpired = %d, want %d", st.PresenceExpired, n)
 	}
 }
