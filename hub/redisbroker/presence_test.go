@@ -129,6 +129,9 @@ func TestPresenceNodeWith10kMembersDies(t *testing.T) {
 		c, _ := survivor.MemberCount(ctx, "big")
 		return c == n+1
 	})
+	// A node refreshes all its members together (every PresenceTTL/3), so
+	// after a refresh they expire together, whenever they joined.
+	time.Sleep(time.Second)
 	_ = dying.Close() // no removal reaches Redis
 	waitFor(t, "the dead node's members swept", 10*time.Second, func() bool {
 		c, _ := survivor.MemberCount(ctx, "big")
