@@ -170,3 +170,61 @@ func (n *busNode) Close() error {
 	}
 	return nil
 }
+
+// HistoryBroker is a Broker that keeps the history of topics itself,
+// shared by every node, and numbers their messages (package redisbroker
+// does, over Redis Streams). A hub whose Config.History has rules uses it
+// for those topics: their publishes go through Append, and every node,
+// the publishing one included, delivers them when the broker hands them
+// back with their position, so all nodes see the same offsets.
+type HistoryBroker interface {
+	Broker
+	// AttachStreams is called once, by New, before Attach. rule tells
+	// which topics have history, and its bounds.
+	AttachStreams(sink StreamSink, rule func(topic string) (HistoryRule, bool)) error
+	// Append queues a message of a topic with history and returns at once.
+	// The broker numbers it and delivers it to every node, this one
+	// included, through StreamSink.Deliver; if it cannot (Redis
+	// unreachable), it hands it back with a zero Position so that this
+	// node's subscribers still get it. done, when not nil, is called once,
+	// from another goroutine, with the message's position, or with an
+	// error when it was not numbered.
+	Append(topic string, rule HistoryRule, typ engine.MessageType, payload []byte, done func(Position, error)) error
+	// Fetch reads topic's history after offset after, without blocking:
+	// done is called once, from another goroutine.
+	Fetch(topic string, rule HistoryRule, after uint64, done func(FetchResult))
+}
+
+// StreamSink is how a HistoryBroker hands a hub the messages of topics
+// with history. Its methods may block briefly on the hub's locks, never on
+// I/O.
+type StreamSink interface {
+	// Deliver hands over one message. For each topic the broker delivers
+	// messages in offset order with no gap (it fills gaps from the
+	// history) and no duplicate. pos is zero for a message of this node's
+	// that could not reach the broker: delivered here only, unnumbered.
+	Deliver(topic string, typ engine.MessageType, payload []byte, pos Position)
+	// Sync tells the hub where topic's stream stands: once when this node
+	// starts receiving the topic, and again when the broker knows it
+	// skipped messages it cannot deliver (lost: history trimmed, or a new
+	// epoch after the broker's data was lost). The hub tells the topic's
+	// live subscribers (Config.OnRecovery) when lost or when the epoch
+	// changed.
+	Sync(topic string, pos Position, lost bool)
+}
+
+// FetchResult is what HistoryBroker.Fetch read.
+type FetchResult struct {
+	Entries []HistoryEntry // in offset order, with no gap, after the offset asked for
+	Epoch   string         // the stream's epoch
+	Top     uint64         // the stream's last offset when read
+	First   uint64         // its oldest offset still held (Top+1 when none)
+	Err     error
+}
+
+// HistoryEntry is one message of a topic's history.
+type HistoryEntry struct {
+	Offset  uint64
+	Type    engine.MessageType
+	Payload []byte
+}

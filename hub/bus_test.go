@@ -29,7 +29,7 @@ func TestBusAcrossNodes(t *testing.T) {
 	other, _ := nodes[2].join(t, "other")
 	for i, n := range nodes {
 		msg := "from " + strconv.Itoa(i)
-		if err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
+		if _, err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range clients {

@@ -89,7 +89,7 @@ func TestPublishDeflate(t *testing.T) {
 		{engine.Binary, big},
 		{engine.Text, []byte("short")},
 	} {
-		if err := n.hub.Publish("room", c.typ, c.payload); err != nil {
+		if _, err := n.hub.Publish("room", c.typ, c.payload); err != nil {
 			t.Fatal(err)
 		}
 		wantOp := ws.OpText
@@ -180,7 +180,7 @@ func TestPublishDeflateAllocs(t *testing.T) {
 		}()
 		timer := time.NewTimer(time.Hour)
 		publish := func() {
-			if err := n.hub.Publish("z", engine.Binary, payload); err != nil {
+			if _, err := n.hub.Publish("z", engine.Binary, payload); err != nil {
 				t.Fatal(err)
 			}
 			timer.Reset(10 * time.Second)

@@ -71,5 +71,36 @@
 // have local subscribers (so a node receives only those) and hands it every
 // local publish; it delivers the other nodes' messages to the hub. With no
 // broker a hub serves its node only. Bus joins hubs in one process;
-// package redisbroker joins nodes through Redis Pub/Sub, at most once.
+// package redisbroker joins nodes through Redis Pub/Sub, at most once, and
+// keeps history (Streams) and presence for every node.
+//
+// # History and recovery
+//
+// Config.History turns history on for the topics matching a rule: each
+// message gets a Position (an offset counting the topic's messages, and
+// the topic's epoch, which changes when the history is lost) and the last
+// Size messages younger than TTL are kept, in memory (bounded for the whole
+// hub by MaxHistoryBytes) or by a HistoryBroker for every node.
+// SubscribeWith with SubscribeOptions.Since writes what a client missed
+// after its last position, then the live messages, with no gap and no
+// duplicate even while publishes race: the recovery reads the history on
+// the connection's loop under the topic's lock, and a publish numbers,
+// stores and queues its message for the loops under the same lock, so each
+// message is either in what the recovery read or queued behind it (and
+// then skipped for that connection). When the history no longer covers the
+// position, Config.OnRecovery is told and the connection is subscribed live
+// all the same. Config.Envelope puts the position in what subscribers
+// receive.
+//
+// With history a publish is handed to the loops' queues, never written
+// inline by the publisher; it allocates the same as without (the frame,
+// which the history keeps, and the loops' wake-ups).
+//
+// # Presence
+//
+// A subscription made with SubscribeOptions.Info is a member of the
+// topic's presence (Presence, PresenceCount, across nodes with a
+// PresenceBroker); Config.PresenceEvent turns on join and leave events. A
+// node that dies sends no leaves: its members expire in the broker and one
+// Snapshot event replaces them.
 package hub

@@ -22,7 +22,7 @@ func Example() {
 			_ = h.Subscribe(c, c.RawQuery()) // e.g. "room=lobby"
 		},
 		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
-			_ = h.Publish(c.RawQuery(), typ, data)
+			_, _ = h.Publish(c.RawQuery(), typ, data)
 		},
 	}
 	cfg := engine.DefaultConfig("127.0.0.1:0")
@@ -53,7 +53,7 @@ func ExampleHub_Publish() {
 	h, _ := hub.New(hub.Config{})
 	go func() {
 		for t := range time.Tick(time.Second) {
-			_ = h.Publish("clock", engine.Text, t.AppendFormat(nil, time.RFC3339))
+			_, _ = h.Publish("clock", engine.Text, t.AppendFormat(nil, time.RFC3339))
 		}
 	}()
 }
@@ -65,6 +65,6 @@ func ExampleBus() {
 	internal, _ := hub.New(hub.Config{Broker: bus.Broker()})
 	public, _ := hub.New(hub.Config{Broker: bus.Broker()})
 	// A publish on either reaches the subscribers of both.
-	_ = internal.Publish("alerts", engine.Text, []byte("disk full"))
+	_, _ = internal.Publish("alerts", engine.Text, []byte("disk full"))
 	_ = public
 }

@@ -129,7 +129,7 @@ func fanoutLarge(t *testing.T, subs int) {
 			runtime.ReadMemStats(&m0)
 		}
 		start := time.Now().UnixNano()
-		if err := n.hub.Publish("fan", 2, payload); err != nil {
+		if _, err := n.hub.Publish("fan", 2, payload); err != nil {
 			t.Fatal(err)
 		}
 		timer.Reset(30 * time.Second)

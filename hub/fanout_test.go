@@ -184,8 +184,11 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 // fanServer starts a server for fan-out measurements.
-func fanServer(tb testing.TB, loops int) *node {
-	return startNode(tb, Config{}, func(c *engine.Config) {
+func fanServer(tb testing.TB, loops int) *node { return fanServerCfg(tb, loops, Config{}) }
+
+// fanServerCfg is fanServer with a hub configuration.
+func fanServerCfg(tb testing.TB, loops int, cfg Config) *node {
+	return startNode(tb, cfg, func(c *engine.Config) {
 		c.EventLoops = loops
 		// No timers: the engine's tick hands each loop a task (which
 		// allocates in gnet) and would be counted against publishes.
@@ -197,7 +200,12 @@ func fanServer(tb testing.TB, loops int) *node {
 // fanSetup starts a server with loops event loops and subs subscribers to
 // "fan", and readers for them.
 func fanSetup(tb testing.TB, loops, subs int) (*node, *fanReaders) {
-	n := fanServer(tb, loops)
+	return fanSetupCfg(tb, loops, subs, Config{})
+}
+
+// fanSetupCfg is fanSetup with a hub configuration.
+func fanSetupCfg(tb testing.TB, loops, subs int, cfg Config) (*node, *fanReaders) {
+	n := fanServerCfg(tb, loops, cfg)
 	conns := fanClients(tb, n.addr, subs)
 	subscribeAll(tb, n.hub, collectOpens(tb, n, subs), "fan")
 	r := newFanReaders(conns)
@@ -209,7 +217,7 @@ func fanSetup(tb testing.TB, loops, subs int) (*node, *fanReaders) {
 // subscriber has it, with the time the last copy arrived.
 func publishWait(tb testing.TB, n *node, r *fanReaders, payload []byte) (start, end int64) {
 	start = time.Now().UnixNano()
-	if err := n.hub.Publish("fan", engine.Binary, payload); err != nil {
+	if _, err := n.hub.Publish("fan", engine.Binary, payload); err != nil {
 		tb.Fatal(err)
 	}
 	r.timer.Reset(10 * time.Second)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,8 +40,16 @@ func startNode(t testing.TB, cfg Config, tweak func(*engine.Config)) *node {
 	app := engine.Handlers{
 		Open: func(c *engine.Conn) {
 			q, _ := url.ParseQuery(c.RawQuery())
+			var o SubscribeOptions
+			if q.Has("since") {
+				off, _ := strconv.ParseUint(q.Get("since"), 10, 64)
+				o.Since = &Position{Offset: off, Epoch: q.Get("epoch")}
+			}
+			if q.Has("info") {
+				o.Info = []byte(q.Get("info"))
+			}
 			for _, room := range q["room"] {
-				if err := h.Subscribe(c, room); err != nil {
+				if err := h.SubscribeWith(c, room, o); err != nil {
 					t.Errorf("Subscribe: %v", err)
 				}
 			}

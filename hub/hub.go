@@ -36,6 +36,40 @@ type Config struct {
 	// blocks). 0: DefaultMaxQueued, DefaultMaxQueuedBytes.
 	MaxQueued      int
 	MaxQueuedBytes int
+
+	// History turns on history (and positions) for the topics that match
+	// one of its rules: their messages are numbered and the last ones kept,
+	// so a subscriber coming back with its last Position gets what it
+	// missed (SubscribeOptions.Since). Kept in this process's memory, or by
+	// the broker when it is a HistoryBroker (redisbroker with History on),
+	// shared by every node.
+	History []HistoryRule
+	// MaxHistoryBytes bounds the memory of the history this hub keeps, all
+	// topics together (frames plus a fixed overhead per entry and per
+	// topic). Past it a
+	// topic's oldest entries are dropped first, and a message is not kept
+	// when its topic has none left to drop; HistoryStats.Evicted counts
+	// both. 0: DefaultMaxHistoryBytes.
+	MaxHistoryBytes int64
+	// Envelope, when set, makes the message every subscriber receives out
+	// of the published payload and its position (zero for topics without
+	// history): it appends to dst and returns it, like strconv.Append*.
+	// It runs once per publish (per node), on the publisher's goroutine or
+	// the broker's, and must be quick and keep text valid UTF-8.
+	Envelope func(dst []byte, topic string, pos Position, payload []byte) []byte
+	// OnRecovery is called on a subscriber's event loop, before any
+	// message, when a subscription made with SubscribeOptions.Since takes
+	// effect, and later whenever a live subscriber missed messages the hub
+	// cannot replay (Recovered false): the place to tell the client, e.g.
+	// with c.WriteText. nil: nobody is told.
+	OnRecovery func(c *engine.Conn, topic string, r Recovery)
+	// PresenceEvent, when set, turns on join and leave events: for each
+	// change of a topic's presence (subscriptions made with
+	// SubscribeOptions.Info) it makes the text message the topic's
+	// subscribers receive, on every node (nil: none for this one). It runs
+	// once per event, on the goroutine that made the change or the
+	// broker's.
+	PresenceEvent func(dst []byte, topic string, ev PresenceEvent) []byte
 }
 
 // Hub keeps topics (rooms) of connections on this node and publishes to
@@ -54,6 +88,27 @@ type Hub struct {
 	loops  map[engine.Loop]*loopState
 	closed bool
 
+	rules           []HistoryRule
+	maxHistoryBytes int64
+	envelope        func(dst []byte, topic string, pos Position, payload []byte) []byte
+	onRecovery      func(c *engine.Conn, topic string, r Recovery)
+	hbroker         HistoryBroker // broker when it keeps history, or nil
+	pbroker         PresenceBroker
+	presenceFmt     func(dst []byte, topic string, ev PresenceEvent) []byte
+	pres            *presenceState
+
+	// smu guards streams, the topics' histories. Lock order: stream.mu,
+	// then mu.
+	smu     sync.RWMutex
+	streams map[string]*stream
+
+	histBytes     atomic.Int64
+	histEvicted   atomic.Uint64
+	replayed      atomic.Uint64
+	recovered     atomic.Uint64
+	recoverFailed atomic.Uint64
+	lostReports   atomic.Uint64
+
 	published atomic.Uint64
 	received  atomic.Uint64
 	delivered atomic.Uint64
@@ -64,15 +119,43 @@ type Hub struct {
 // New returns a hub. When cfg.Broker is set, New attaches the hub to it; the
 // hub then owns the broker and Close closes it.
 func New(cfg Config) (*Hub, error) {
-	if cfg.MaxQueued < 0 || cfg.MaxQueuedBytes < 0 {
+	if cfg.MaxQueued < 0 || cfg.MaxQueuedBytes < 0 || cfg.MaxHistoryBytes < 0 {
 		return nil, errors.New("hub: queue bounds must not be negative")
 	}
+	rules, err := checkRules(cfg.History)
+	if err != nil {
+		return nil, err
+	}
 	h := &Hub{
-		broker:         cfg.Broker,
-		maxQueued:      cmp.Or(cfg.MaxQueued, DefaultMaxQueued),
-		maxQueuedBytes: int64(cmp.Or(cfg.MaxQueuedBytes, DefaultMaxQueuedBytes)),
-		topics:         make(map[string]*topic),
-		loops:          make(map[engine.Loop]*loopState),
+		rules:           rules,
+		maxHistoryBytes: cmp.Or(cfg.MaxHistoryBytes, DefaultMaxHistoryBytes),
+		envelope:        cfg.Envelope,
+		onRecovery:      cfg.OnRecovery,
+		presenceFmt:     cfg.PresenceEvent,
+		pres:            newPresenceState(),
+		streams:         make(map[string]*stream),
+		broker:          cfg.Broker,
+		maxQueued:       cmp.Or(cfg.MaxQueued, DefaultMaxQueued),
+		maxQueuedBytes:  int64(cmp.Or(cfg.MaxQueuedBytes, DefaultMaxQueuedBytes)),
+		topics:          make(map[string]*topic),
+		loops:           make(map[engine.Loop]*loopState),
+	}
+	if hb, ok := h.broker.(HistoryBroker); ok && len(rules) > 0 {
+		h.hbroker = hb
+		if err := hb.AttachStreams(streamSink{h}, func(topic string) (HistoryRule, bool) {
+			if r := h.rule(topic); r != nil {
+				return *r, true
+			}
+			return HistoryRule{}, false
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if pb, ok := h.broker.(PresenceBroker); ok {
+		h.pbroker = pb
+		if err := pb.AttachPresence(presenceSink{h}); err != nil {
+			return nil, err
+		}
 	}
 	if h.broker != nil {
 		if err := h.broker.Attach(h.deliverRemote); err != nil {
@@ -146,6 +229,19 @@ func (h *Hub) Subscribe(c *engine.Conn, topic string) error {
 		return err
 	}
 	sh.ls.run(item{op: opSubscribe, sh: sh, c: c})
+	return nil
+}
+
+// subscribeInfo is Subscribe as a member of topic's presence.
+func (h *Hub) subscribeInfo(c *engine.Conn, topic string, p *presence) error {
+	if c.Closed() {
+		return engine.ErrClosed
+	}
+	sh, err := h.acquire(c.Loop(), topic)
+	if err != nil {
+		return err
+	}
+	sh.ls.run(item{op: opSubscribe, sh: sh, c: c, req: &recoverReq{pres: p}})
 	return nil
 }
 

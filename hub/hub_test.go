@@ -27,13 +27,13 @@ func TestPublishReachesSubscribersOnly(t *testing.T) {
 	}
 	both, _ := n.join(t, "a", "b")
 
-	if err := n.hub.Publish("a", engine.Text, []byte("to a")); err != nil {
+	if _, err := n.hub.Publish("a", engine.Text, []byte("to a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.hub.Publish("b", engine.Binary, []byte{0, 1, 2}); err != nil {
+	if _, err := n.hub.Publish("b", engine.Binary, []byte{0, 1, 2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.hub.Publish("nobody", engine.Text, []byte("lost")); err != nil {
+	if _, err := n.hub.Publish("nobody", engine.Text, []byte("lost")); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range inA {
@@ -51,7 +51,7 @@ func TestPublishReachesSubscribersOnly(t *testing.T) {
 	if !ok || st.Subscribers != 5 || st.Published != 1 || st.Delivered != 5 || st.Dropped != 0 {
 		t.Fatalf("topic a: %+v %v", st, ok)
 	}
-	if err := n.hub.Publish("a", engine.MessageType(9), nil); err != ErrMessageType {
+	if _, err := n.hub.Publish("a", engine.MessageType(9), nil); err != ErrMessageType {
 		t.Fatalf("bad type: %v", err)
 	}
 }
@@ -126,7 +126,7 @@ func TestSubscribeOffLoopThenPublish(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := n.hub.Publish(topic, engine.Text, []byte(topic)); err != nil {
+		if _, err := n.hub.Publish(topic, engine.Text, []byte(topic)); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range clients {
@@ -135,7 +135,7 @@ func TestSubscribeOffLoopThenPublish(t *testing.T) {
 		for _, s := range servers {
 			n.hub.Unsubscribe(s, topic)
 		}
-		if err := n.hub.Publish(topic, engine.Text, []byte("after unsubscribe")); err != nil {
+		if _, err := n.hub.Publish(topic, engine.Text, []byte("after unsubscribe")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestOrderPerPublisher(t *testing.T) {
 		wg.Go(func() {
 			for i := range per {
 				msg := fmt.Sprintf("%d:%d", p, i)
-				if err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
+				if _, err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -171,7 +171,7 @@ func TestOrderPerPublisher(t *testing.T) {
 	// directly, the others through their queues.
 	onMsg := func(c *engine.Conn, typ engine.MessageType, data []byte) {
 		for i := range per {
-			_ = n.hub.Publish("room", engine.Text, fmt.Appendf(nil, "2:%d", i))
+			_, _ = n.hub.Publish("room", engine.Text, fmt.Appendf(nil, "2:%d", i))
 		}
 	}
 	n.onMsg.Store(&onMsg)
@@ -213,7 +213,7 @@ func TestClosedHub(t *testing.T) {
 	if err := n.hub.Subscribe(s, "x"); err != ErrHubClosed {
 		t.Fatalf("Subscribe after Close: %v", err)
 	}
-	if err := n.hub.Publish("x", engine.Text, nil); err != ErrHubClosed {
+	if _, err := n.hub.Publish("x", engine.Text, nil); err != ErrHubClosed {
 		t.Fatalf("Publish after Close: %v", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestOnLoopCallsKeepOrder(t *testing.T) {
 			close(done)
 		}()
 		<-done
-		_ = n.hub.Publish("t", engine.Text, []byte("after subscribe"))
+		_, _ = n.hub.Publish("t", engine.Text, []byte("after subscribe"))
 		n.hub.Unsubscribe(b, "u")
 	})
 	expectMessage(t, cb, ws.OpText, "after subscribe")

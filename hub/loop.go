@@ -26,6 +26,7 @@ type loopState struct {
 	scheduled bool  // a drain is handed to the loop and has not started
 
 	members  map[*engine.Conn]*member // loop only
+	pres     map[*member][]mpres      // loop only: subscriptions with presence
 	draining bool                     // loop only: drain is running
 }
 
@@ -36,6 +37,8 @@ const (
 	opSubscribe
 	opUnsubscribe
 	opUnsubscribeAll
+	opRecover // subscribe from a position
+	opLost    // tell a shard's subscribers they missed messages
 )
 
 type item struct {
@@ -45,6 +48,9 @@ type item struct {
 	zf    *codec.PreparedFrame // deliver: frame compressed, or nil
 	c     *engine.Conn         // subscribe, unsubscribe
 	topic string               // unsubscribe
+	off   uint64               // deliver: the message's offset, 0 if unnumbered
+	req   *recoverReq          // recover
+	pos   Position             // lost
 }
 
 func newLoopState(h *Hub, loop engine.Loop) *loopState {
@@ -72,9 +78,17 @@ func (ls *loopState) run(it item) bool {
 func (ls *loopState) do(it *item) {
 	switch it.op {
 	case opDeliver:
-		ls.deliver(it.sh, it.frame, it.zf)
+		ls.deliver(it.sh, it.frame, it.zf, it.off)
 	case opSubscribe:
-		ls.add(it.c, it.sh)
+		var p *presence
+		if it.req != nil {
+			p = it.req.pres
+		}
+		ls.add(it.c, it.sh, false, 0, p)
+	case opRecover:
+		ls.recover(it.req)
+	case opLost:
+		ls.lost(it.sh, it.pos)
 	case opUnsubscribe:
 		ls.removeTopic(it.c, it.topic)
 	case opUnsubscribeAll:
@@ -121,8 +135,11 @@ func (ls *loopState) abandon() {
 	ls.scheduled = false
 	ls.mu.Unlock()
 	for i := range batch {
-		if batch[i].op == opSubscribe {
+		switch batch[i].op {
+		case opSubscribe:
 			ls.h.release(batch[i].sh)
+		case opRecover:
+			ls.h.release(batch[i].req.sh)
 		}
 	}
 }
@@ -155,7 +172,10 @@ func (ls *loopState) drain() {
 // compressed form when not nil, to those that take it (SharedDeflate).
 // Writes go straight to the sockets; the engine applies each connection's
 // outbound limit and policy.
-func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
+//
+// off > 0 is the message's offset: a subscriber whose recovery already
+// wrote it from history (entry.rec) skips it.
+func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) {
 	if zf != nil && f.PayloadLen() < ls.loop.DeflateThreshold() {
 		zf = nil
 	}
@@ -163,9 +183,16 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
 	n := len(sh.subs)
 	var sent, dropped uint64
 	for i := 0; i < n && i < len(sh.subs); i++ {
-		m := sh.subs[i].m
+		e := &sh.subs[i]
+		m := e.m
 		if m == nil {
 			continue
+		}
+		if e.rec != 0 && off != 0 {
+			if recCovers(e.rec, off) {
+				continue // written from history by its recovery
+			}
+			e.rec = 0
 		}
 		g := f
 		if zf != nil && m.c.SharedDeflate() {
@@ -201,29 +228,52 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame) {
 }
 
 // add subscribes c to sh (on the loop), or gives the count back when c is
-// closed or already subscribed.
-func (ls *loopState) add(c *engine.Conn, sh *shard) {
-	if c.Closed() {
+// closed or already subscribed. With recovered, messages numbered after or
+// below are skipped for it (they were written from history). It reports
+// whether c was added.
+//
+// With p, c joins the topic's presence.
+func (ls *loopState) add(c *engine.Conn, sh *shard, recovered bool, after uint64, p *presence) bool {
+	if c.Closed() || ls.subscribed(c, sh) {
 		ls.h.release(sh)
-		return
+		return false
 	}
 	m := ls.members[c]
 	if m == nil {
 		m = &member{c: c}
 		ls.members[c] = m
-	} else {
-		for _, s := range m.subs {
-			if s.sh == sh {
-				ls.h.release(sh)
-				return
-			}
-		}
 	}
 	m.subs = append(m.subs, msub{sh: sh, i: int32(len(sh.subs))})
-	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1)})
+	if p != nil {
+		if ls.pres == nil {
+			ls.pres = make(map[*member][]mpres)
+		}
+		ls.pres[m] = append(ls.pres[m], mpres{sh: sh, p: p})
+	}
+	var rec uint32
+	if recovered {
+		rec = recMark(after)
+	}
+	sh.subs = append(sh.subs, entry{m: m, k: int32(len(m.subs) - 1), rec: rec})
 	if c.SharedDeflate() {
 		sh.shared.Add(1)
 	}
+	if p != nil {
+		ls.h.joined(sh.t.name, p)
+	}
+	return true
+}
+
+// subscribed reports whether c is subscribed to sh (on the loop).
+func (ls *loopState) subscribed(c *engine.Conn, sh *shard) bool {
+	if m := ls.members[c]; m != nil {
+		for _, s := range m.subs {
+			if s.sh == sh {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // removeTopic unsubscribes c from the topic named name (on the loop).
@@ -254,6 +304,12 @@ func (ls *loopState) removeAll(c *engine.Conn) {
 		h.releaseLocked(s.sh)
 	}
 	h.mu.Unlock()
+	if ps, ok := ls.pres[m]; ok {
+		delete(ls.pres, m)
+		for _, x := range ps {
+			h.left(x.sh.t.name, x.p)
+		}
+	}
 	m.subs = nil
 }
 
@@ -273,6 +329,30 @@ func (ls *loopState) remove(m *member, k int) {
 		delete(ls.members, m.c)
 	}
 	ls.h.release(s.sh)
+	if len(ls.pres) > 0 {
+		if p := ls.takePres(m, s.sh); p != nil {
+			ls.h.left(s.sh.t.name, p)
+		}
+	}
+}
+
+// takePres removes and returns the presence of m's subscription to sh.
+func (ls *loopState) takePres(m *member, sh *shard) *presence {
+	ps := ls.pres[m]
+	for i, x := range ps {
+		if x.sh == sh {
+			last := len(ps) - 1
+			ps[i] = ps[last]
+			ps[last] = mpres{}
+			if last == 0 {
+				delete(ls.pres, m)
+			} else {
+				ls.pres[m] = ps[:last]
+			}
+			return x.p
+		}
+	}
+	return nil
 }
 
 // unlink removes entry i from the shard: swapped with the last one, or

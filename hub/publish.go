@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
@@ -21,31 +23,146 @@ import (
 // A slow subscriber does not hold anyone up: past the engine's outbound
 // limit its copy is dropped (PolicyDrop) or it is closed with 1008
 // (PolicyClose), and the topic counts a drop. Text payloads must be valid
-// UTF-8 (Publish does not check; see codec.ValidUTF8). payload may be reused
-// once Publish returns.
+// UTF-8: Publish checks once and refuses invalid text with ErrInvalidUTF8
+// (one such message would make every browser subscribed drop its
+// connection). payload may be reused once Publish returns.
 //
-// The error is ErrHubClosed, ErrMessageType, or the broker's; local
-// subscribers are reached whatever the broker says.
-func (h *Hub) Publish(topic string, typ engine.MessageType, payload []byte) error {
+// For a topic with history (Config.History) Publish returns the message's
+// Position when this hub numbers it (history in memory), and the writes
+// are always handed to the loops, never made before Publish returns. When a
+// HistoryBroker keeps the history, the broker numbers the message after
+// Publish returns and Publish returns the zero Position; every node,
+// this one included, delivers the message once the broker has numbered it.
+//
+// The error is ErrHubClosed, ErrMessageType, ErrInvalidUTF8, or the
+// broker's; local subscribers are reached whatever the broker says.
+func (h *Hub) Publish(topic string, typ engine.MessageType, payload []byte) (Position, error) {
 	op, ok := opcode(typ)
 	if !ok {
-		return ErrMessageType
+		return Position{}, ErrMessageType
+	}
+	if typ == engine.Text && !codec.ValidUTF8(payload) {
+		return Position{}, ErrInvalidUTF8
 	}
 	h.mu.RLock()
-	t, closed := h.topics[topic], h.closed
+	closed := h.closed
 	h.mu.RUnlock()
 	if closed {
-		return ErrHubClosed
+		return Position{}, ErrHubClosed
 	}
 	h.published.Add(1)
-	if t != nil {
-		t.published.Add(1)
-		h.fanOut(t, op, payload)
+	if s := h.streamOf(topic); s != nil {
+		if h.hbroker != nil {
+			if err := h.hbroker.Append(topic, *s.rule, typ, payload, nil); err != nil {
+				h.publishPlain(topic, op, payload)
+				return Position{}, err
+			}
+			return Position{}, nil
+		}
+		pos := h.publishStream(s, op, payload, true)
+		var err error
+		if h.broker != nil {
+			err = h.broker.Publish(topic, typ, payload)
+		}
+		return pos, err
 	}
+	h.publishPlain(topic, op, payload)
 	if h.broker != nil {
-		return h.broker.Publish(topic, typ, payload)
+		return Position{}, h.broker.Publish(topic, typ, payload)
 	}
-	return nil
+	return Position{}, nil
+}
+
+// PublishWait is Publish that, when a HistoryBroker numbers the message,
+// waits until it has and returns its position (Publish returns the zero
+// Position then). It blocks for a round trip to the broker: call it off the
+// event loops, e.g. from an HTTP handler. Elsewhere it is Publish. The error
+// is hub.ErrNotReplicated when the broker could not take the message (it
+// was then delivered on this node only), or ctx's.
+func (h *Hub) PublishWait(ctx context.Context, topic string, typ engine.MessageType, payload []byte) (Position, error) {
+	s := h.streamOf(topic)
+	if s == nil || h.hbroker == nil {
+		return h.Publish(topic, typ, payload)
+	}
+	op, ok := opcode(typ)
+	if !ok {
+		return Position{}, ErrMessageType
+	}
+	if typ == engine.Text && !codec.ValidUTF8(payload) {
+		return Position{}, ErrInvalidUTF8
+	}
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return Position{}, ErrHubClosed
+	}
+	h.published.Add(1)
+	type result struct {
+		pos Position
+		err error
+	}
+	ch := make(chan result, 1)
+	if err := h.hbroker.Append(topic, *s.rule, typ, payload, func(p Position, err error) { ch <- result{p, err} }); err != nil {
+		h.publishPlain(topic, op, payload)
+		return Position{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.pos, r.err
+	case <-ctx.Done():
+		return Position{}, ctx.Err()
+	}
+}
+
+// publishPlain delivers an unnumbered message to this node's subscribers.
+func (h *Hub) publishPlain(topic string, op codec.OpCode, payload []byte) {
+	h.mu.RLock()
+	t := h.topics[topic]
+	h.mu.RUnlock()
+	if t == nil {
+		return
+	}
+	t.published.Add(1)
+	p := t.shards.Load()
+	if p == nil || len(*p) == 0 {
+		return
+	}
+	f, zf := h.encode(*p, topic, Position{}, op, payload)
+	h.handOut(t, *p, f, zf, 0, false)
+}
+
+// publishStream numbers a message of s (at s.top+1), keeps it in s and
+// hands it to the topic's loops, all under s.mu: so each loop's queue holds
+// the topic's messages in offset order, and a recovery (which reads s under
+// s.mu on the subscriber's loop) sees every message either in the history
+// or queued behind it, never neither.
+func (h *Hub) publishStream(s *stream, op codec.OpCode, payload []byte, local bool) Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return h.appendAndSend(s, Position{Offset: s.top + 1, Epoch: s.epoch}, op, payload, local)
+}
+
+// appendAndSend is publishStream's body; s.mu is held.
+func (h *Hub) appendAndSend(s *stream, pos Position, op codec.OpCode, payload []byte, local bool) Position {
+	h.mu.RLock()
+	t := h.topics[s.name]
+	h.mu.RUnlock()
+	var shards []*shard
+	if t != nil {
+		if p := t.shards.Load(); p != nil {
+			shards = *p
+		}
+		if local {
+			t.published.Add(1)
+		}
+	}
+	f, zf := h.encode(shards, s.name, pos, op, payload)
+	h.appendLocked(s, hentry{off: pos.Offset, at: time.Now().UnixNano(), f: f, zf: zf})
+	if len(shards) > 0 {
+		h.handOut(t, shards, f, zf, pos.Offset, true)
+	}
+	return pos
 }
 
 // deliverRemote is the broker's way in: a message another node published.
@@ -54,27 +171,59 @@ func (h *Hub) deliverRemote(topic string, typ engine.MessageType, payload []byte
 	if !ok {
 		return
 	}
+	h.received.Add(1)
+	if s := h.streamOf(topic); s != nil && h.hbroker == nil {
+		// Each node numbers what it delivers: positions are this node's.
+		h.publishStream(s, op, payload, false)
+		return
+	}
 	h.mu.RLock()
 	t := h.topics[topic]
 	h.mu.RUnlock()
-	h.received.Add(1)
-	if t != nil {
-		h.fanOut(t, op, payload)
+	if t == nil {
+		return
 	}
-}
-
-// fanOut encodes the frame once and hands it to each loop with subscribers;
-// on the caller's own loop it writes at once (unless earlier work for that
-// loop is pending: then it queues behind it, to keep order).
-func (h *Hub) fanOut(t *topic, op codec.OpCode, payload []byte) {
 	p := t.shards.Load()
 	if p == nil || len(*p) == 0 {
 		return
 	}
-	f := codec.NewPreparedFrame(op, payload)
-	zf := compressShared(*p, op, payload)
-	for _, sh := range *p {
-		if !sh.ls.run(item{op: opDeliver, sh: sh, frame: f, zf: zf}) {
+	f, zf := h.encode(*p, topic, Position{}, op, payload)
+	h.handOut(t, *p, f, zf, 0, false)
+}
+
+// encode makes the frame (through Config.Envelope when set) once, and its
+// shared compressed form when some subscriber takes it.
+func (h *Hub) encode(shards []*shard, topic string, pos Position, op codec.OpCode, payload []byte) (f, zf *codec.PreparedFrame) {
+	if h.envelope == nil {
+		return codec.NewPreparedFrame(op, payload), compressShared(shards, op, payload)
+	}
+	bp := ebufs.Get().(*[]byte)
+	body := h.envelope((*bp)[:0], topic, pos, payload)
+	f, zf = codec.NewPreparedFrame(op, body), compressShared(shards, op, body)
+	if cap(body) <= zbufKeep {
+		*bp = body[:0]
+		ebufs.Put(bp)
+	}
+	return f, zf
+}
+
+// ebufs holds Envelope output buffers of at most zbufKeep bytes.
+var ebufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// handOut gives f to each loop with subscribers. Numbered messages (off >
+// 0) are always queued, never written inline: the caller holds the
+// stream's lock, and a write that closes a connection runs callbacks that
+// may publish.
+func (h *Hub) handOut(t *topic, shards []*shard, f, zf *codec.PreparedFrame, off uint64, queue bool) {
+	for _, sh := range shards {
+		it := item{op: opDeliver, sh: sh, frame: f, zf: zf, off: off}
+		var ok bool
+		if queue {
+			ok = sh.ls.enqueue(it)
+		} else {
+			ok = sh.ls.run(it)
+		}
+		if !ok {
 			// The loop is this far behind: its subscribers miss this one.
 			t.overflows.Add(1)
 			h.overflows.Add(1)

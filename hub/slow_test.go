@@ -27,7 +27,7 @@ func floodSlow(t *testing.T, n *node, fast *wstest.Client) {
 		for i := range per {
 			copy(payload, strconv.Itoa(b*per+i)+" ")
 			start := time.Now()
-			if err := n.hub.Publish("room", engine.Binary, payload); err != nil {
+			if _, err := n.hub.Publish("room", engine.Binary, payload); err != nil {
 				t.Fatal(err)
 			}
 			slowest = max(slowest, time.Since(start))
@@ -71,7 +71,7 @@ func TestSlowSubscriberDropPolicy(t *testing.T) {
 	t.Logf("8192 publishes: %d dropped for the slow subscriber", st.Dropped)
 	// The slow subscriber is still connected and gets what was not dropped,
 	// in order, then later messages.
-	_ = n.hub.Publish("room", engine.Text, []byte("last"))
+	_, _ = n.hub.Publish("room", engine.Text, []byte("last"))
 	if err := slow.Conn.(*net.TCPConn).SetReadBuffer(4 << 20); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestSlowSubscriberClosePolicy(t *testing.T) {
 	for _, c := range slows {
 		_ = c.Close()
 	}
-	_ = n.hub.Publish("room", engine.Text, []byte("after"))
+	_, _ = n.hub.Publish("room", engine.Text, []byte("after"))
 	expectMessage(t, fast, ws.OpText, "after")
 }
 
@@ -140,8 +140,8 @@ func TestChurnDuringPublish(t *testing.T) {
 					return
 				default:
 				}
-				_ = n.hub.Publish("a", engine.Text, msg)
-				_ = n.hub.Publish("b", engine.Text, msg)
+				_, _ = n.hub.Publish("a", engine.Text, msg)
+				_, _ = n.hub.Publish("b", engine.Text, msg)
 				time.Sleep(200 * time.Microsecond)
 			}
 		})

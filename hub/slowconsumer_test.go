@@ -77,7 +77,7 @@ func TestSlowConsumerAmongThousand(t *testing.T) {
 		for range count {
 			binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
 			payload[8] = byte(ph)
-			if err := n.hub.Publish("feed", engine.Binary, payload); err != nil {
+			if _, err := n.hub.Publish("feed", engine.Binary, payload); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(interval)

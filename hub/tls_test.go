@@ -36,7 +36,7 @@ func TestPublishOverTLS(t *testing.T) {
 		t.Fatal("OnOpen not called")
 	}
 	for _, msg := range []string{"one", "two"} {
-		if err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
+		if _, err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 		expectMessage(t, plain, ws.OpText, msg)

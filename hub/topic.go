@@ -44,8 +44,9 @@ type shard struct {
 // m.subs. An entry with m == nil is a hole left by a removal during a
 // delivery.
 type entry struct {
-	m *member
-	k int32
+	m   *member
+	k   int32
+	rec uint32 // recMark(offset): messages numbered up to offset were written from history; 0: none
 }
 
 // member is one subscribed connection on a loop: its subscriptions, each
@@ -58,6 +59,13 @@ type member struct {
 type msub struct {
 	sh *shard
 	i  int32
+}
+
+// mpres is a subscription's presence, kept in loopState.pres (not in
+// member or msub) so that subscriptions without presence pay nothing.
+type mpres struct {
+	sh *shard
+	p  *presence
 }
 
 // acquire counts a subscription to name on loop, creating the topic and the
@@ -134,4 +142,23 @@ func (h *Hub) release(sh *shard) {
 	h.mu.Lock()
 	h.releaseLocked(sh)
 	h.mu.Unlock()
+}
+
+// A recovery writes a subscriber's missed messages up to offset `after`
+// from the history; deliveries of those messages may still be queued for
+// its loop, and it must skip them. They are at most the loop's queue bound
+// behind `after` (far fewer than 2^30), and once a delivery past `after`
+// arrives none at or below it follows (a topic's deliveries are queued in
+// offset order). So the entry keeps only `after`'s low 31 bits with a flag
+// bit, in what would be padding, compares modulo 2^31, and clears the mark
+// at the first delivery past it.
+const recFlag = 1 << 31
+
+// recMark marks offset after; recMark(0) is a mark too (nothing before 1).
+func recMark(after uint64) uint32 { return uint32(after)&(recFlag-1) | recFlag }
+
+// recCovers reports whether off is at or below the offset marked in rec.
+func recCovers(rec uint32, off uint64) bool {
+	d := (uint32(off) - rec) & (recFlag - 1)
+	return d == 0 || d >= 1<<30
 }

@@ -47,7 +47,7 @@ func TestEngineAndHubMetrics(t *testing.T) {
 		clients = append(clients, c)
 	}
 	waitFor(t, "three subscribers", 5*time.Second, func() bool { return h.Subscribers("room") == 3 })
-	if err := h.Publish("room", engine.Text, []byte("news")); err != nil {
+	if _, err := h.Publish("room", engine.Text, []byte("news")); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range clients {

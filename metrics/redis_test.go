@@ -36,7 +36,7 @@ func TestRedisBrokerMetrics(t *testing.T) {
 
 	b.Subscribe("room") // as the hub does for a topic's first local subscriber
 	waitFor(t, "subscription confirmed", 10*time.Second, func() bool { return b.Subscribed("room") })
-	if err := h.Publish("room", engine.Text, []byte("hi")); err != nil {
+	if _, err := h.Publish("room", engine.Text, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "own message back", 10*time.Second, func() bool { return b.Stats().Own == 1 })

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/switchboard-ws/switchboard/hub"
 )
 
 // maxNameLen bounds a user's name, in characters.
@@ -23,6 +25,7 @@ const maxNameLen = 32
 // checked in Config.Upgrade for instance, and stores it the same way.
 type member struct {
 	room, name string
+	since      *hub.Position // where to recover from, or nil
 }
 
 // checkName accepts 1 to maxNameLen letters, digits, spaces and '-', '_',

@@ -18,9 +18,15 @@
 //	go run ./examples/broadcast -addr 127.0.0.1:8080 -redis redis://127.0.0.1:6379
 //	go run ./examples/broadcast -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379
 //
-// Across instances delivery is at most once: while Redis is unreachable,
-// each instance keeps serving its own clients, and messages between
-// instances are lost until it is back (see docs/scaling.md).
+// Each room keeps its last messages (-history 1000, -history-ttl 10m; in
+// Redis when -redis is set, so every instance has the same history): a
+// client that reconnects with its position, /ws?room=R&name=N&since=OFFSET&epoch=EPOCH,
+// gets what it missed, on any instance. The page's client,
+// /switchboard.js, does that by itself; docs/protocol.md describes the wire
+// format. While Redis is unreachable each instance keeps serving its own
+// clients; what crossed instances is recovered from the history when Redis
+// is back, and what cannot be is reported to the clients (see
+// docs/scaling.md).
 package main
 
 import (
@@ -33,7 +39,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/examples/internal/compression"
@@ -45,13 +53,28 @@ import (
 //go:embed index.html
 var indexHTML []byte
 
+//go:embed static/switchboard.js
+var clientJS []byte
+
+// options are the chat's settings beyond the engine's.
+type options struct {
+	redisURL    string        // "": this instance only
+	history     int           // messages kept per room; 0: no history
+	historyTTL  time.Duration // how long they are kept
+	presenceTTL time.Duration // with Redis: how long a dead instance's users stay listed
+}
+
 // maxRoomLen bounds a room name.
 const maxRoomLen = 64
 
 func main() {
 	cfg := engine.DefaultConfig("127.0.0.1:8080")
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-	redisURL := flag.String("redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
+	var opt options
+	flag.StringVar(&opt.redisURL, "redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
+	flag.IntVar(&opt.history, "history", 1000, "messages kept per room for clients that reconnect (0: none)")
+	flag.DurationVar(&opt.historyTTL, "history-ttl", 10*time.Minute, "how long a room's messages are kept")
+	flag.DurationVar(&opt.presenceTTL, "presence-ttl", redisbroker.DefaultPresenceTTL, "with -redis: how long the users of an instance that died stay listed in its rooms")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
 	applyCompression := compression.Flags()
 	tlsOpts := tlsflags.Flags()
@@ -74,7 +97,7 @@ func main() {
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	srv, h, err := newServer(cfg, *redisURL)
+	srv, h, err := newServer(cfg, opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -84,11 +107,23 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tlsOn.ReloadOnSignal(ctx, cfg.Logger, syscall.SIGHUP)
+	go func() { // give back the memory of rooms that went quiet
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				h.ExpireHistory()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	go func() {
 		if addr := srv.Addr(); addr != "" {
 			via := "this instance only"
-			if *redisURL != "" {
-				via = "Redis " + *redisURL
+			if opt.redisURL != "" {
+				via = "Redis " + opt.redisURL
 			}
 			urls := "http://" + addr + "/"
 			switch {
@@ -108,11 +143,22 @@ func main() {
 }
 
 // newServer builds the chat server on cfg (its HTTP, Upgrade and size
-// settings are set here), with a Redis broker when redisURL is not empty.
-func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, error) {
-	var hcfg hub.Config
-	if redisURL != "" {
-		b, err := redisbroker.New(redisbroker.Config{URL: redisURL, Logger: cfg.Logger})
+// settings are set here), with a Redis broker when opt.redisURL is set.
+func newServer(cfg engine.Config, opt options) (*engine.Server, *hub.Hub, error) {
+	hcfg := hub.Config{
+		Envelope:      envelope,
+		PresenceEvent: presenceEvent,
+		OnRecovery: func(c *engine.Conn, _ string, r hub.Recovery) {
+			if !r.Recovered {
+				_ = c.WriteText(notRecovered(r.Position))
+			}
+		},
+	}
+	if opt.history > 0 {
+		hcfg.History = []hub.HistoryRule{{Pattern: "*", Size: opt.history, TTL: opt.historyTTL}}
+	}
+	if opt.redisURL != "" {
+		b, err := redisbroker.New(redisbroker.Config{URL: opt.redisURL, Logger: cfg.Logger, PresenceTTL: opt.presenceTTL})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -125,8 +171,9 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 
 	cfg.MaxMessageSize = 16 << 10
 	cfg.HTTP = engine.StaticHTTP(map[string]engine.HTTPResponse{
-		"/":        {ContentType: "text/html; charset=utf-8", Body: indexHTML},
-		"/healthz": {Body: []byte("ok\n")},
+		"/":               {ContentType: "text/html; charset=utf-8", Body: indexHTML},
+		"/switchboard.js": {ContentType: "text/javascript; charset=utf-8", Body: clientJS},
+		"/healthz":        {Body: []byte("ok\n")},
 	})
 	// The room and the user's name are decided at the upgrade and kept as
 	// the connection's value (see member).
@@ -146,12 +193,35 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 		if err := checkName(name); err != nil {
 			return &engine.HTTPError{Status: 400, Body: err.Error() + "\n"}
 		}
-		resp.Value = &member{room: room, name: name}
+		m := &member{room: room, name: name}
+		if q.Has("since") {
+			off, err := strconv.ParseUint(q.Get("since"), 10, 64)
+			if err != nil || len(q.Get("epoch")) > 64 {
+				return &engine.HTTPError{Status: 400, Body: "since must be an offset and epoch at most 64 characters\n"}
+			}
+			m.since = &hub.Position{Offset: off, Epoch: q.Get("epoch")}
+		}
+		resp.Value = m
 		return nil
 	}
 	app := engine.Handlers{
 		Open: func(c *engine.Conn) {
-			_ = h.Subscribe(c, c.Value().(*member).room)
+			m := c.Value().(*member)
+			// With a position: what was missed first, then live. As a
+			// member of the room's presence: everyone hears of the join.
+			o := hub.SubscribeOptions{Since: m.since, Info: memberInfo(m)}
+			err := h.SubscribeWith(c, m.room, o)
+			if err == hub.ErrNoHistory {
+				_ = c.WriteText(notRecovered(hub.Position{}))
+				o.Since = nil
+				_ = h.SubscribeWith(c, m.room, o)
+			}
+			// Who is there (read from Redis with -redis: not on the loop).
+			h.PresenceAsync(m.room, func(ms []hub.Member, err error) {
+				if err == nil {
+					_ = c.WriteText(presenceList(ms))
+				}
+			})
 		},
 		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
 			if typ != engine.Text {
@@ -163,7 +233,7 @@ func newServer(cfg engine.Config, redisURL string) (*engine.Server, *hub.Hub, er
 				return
 			}
 			// The frame is encoded once for the whole room.
-			_ = h.Publish(m.room, engine.Text, msg)
+			_, _ = h.Publish(m.room, engine.Text, msg)
 		},
 	}
 	// h.Handler leaves the room when a connection closes.

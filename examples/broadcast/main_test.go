@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +38,7 @@ func startCompressed(t *testing.T, redisURL, mode string) string {
 	if err := compression.Apply(&cfg, mode, 12); err != nil {
 		t.Fatal(err)
 	}
-	srv, h, err := newServer(cfg, redisURL)
+	srv, h, err := newServer(cfg, options{redisURL: redisURL, history: 1000, historyTTL: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +71,25 @@ func dial(t *testing.T, addr, room, name string) *wstest.Client {
 	return c
 }
 
-func expect(t *testing.T, c *wstest.Client, want string) {
+// roomMsg is a room message as the protocol delivers it.
+type roomMsg struct {
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
+	Data   string `json:"data"`
+}
+
+// expect reads one room message and checks its data; it returns the message.
+func expect(t *testing.T, c *wstest.Client, want string) roomMsg {
 	t.Helper()
-	op, p, err := c.ReadMessage(5 * time.Second)
-	if err != nil || op != ws.OpText || string(p) != want {
-		t.Fatalf("got %v %q %v, want %q", op, p, err, want)
+	op, p, err := c.ReadMessage(10 * time.Second)
+	for err == nil && isPresence(p) { // presence is checked by TestPresence
+		op, p, err = c.ReadMessage(10 * time.Second)
 	}
+	var m roomMsg
+	if err != nil || op != ws.OpText || json.Unmarshal(p, &m) != nil || m.Data != want || m.Offset == 0 || m.Epoch == "" {
+		t.Fatalf("got %v %q %v, want data %q", op, p, err, want)
+	}
+	return m
 }
 
 func TestPageAndRooms(t *testing.T) {
@@ -85,7 +100,7 @@ func TestPageAndRooms(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "new WebSocket(") {
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "/switchboard.js") {
 		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 
@@ -111,8 +126,123 @@ func TestPageAndRooms(t *testing.T) {
 	}
 	expect(t, a1, `{"name":"Zoë K.","text":"I am alice"}`)
 	expect(t, a2, `{"name":"Zoë K.","text":"I am alice"}`)
-	if err := b.ExpectSilence(100 * time.Millisecond); err != nil {
+	silent(t, b)
+}
+
+// silent checks that c receives no room message for a while (presence
+// messages aside).
+func silent(t *testing.T, c *wstest.Client) {
+	t.Helper()
+	for {
+		_, p, err := c.ReadMessage(150 * time.Millisecond)
+		if err != nil {
+			if strings.Contains(err.Error(), "timeout") {
+				return
+			}
+			t.Fatal(err)
+		}
+		if !isPresence(p) {
+			t.Fatalf("unexpected message %q", p)
+		}
+	}
+}
+
+func isPresence(p []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(p, &m) != nil {
+		return false
+	}
+	_, j := m["join"]
+	_, l := m["leave"]
+	_, s := m["presence"]
+	return j || l || s
+}
+
+// Who is in the room: the list on joining, then joins and leaves.
+func TestPresence(t *testing.T) {
+	addr := start(t, "")
+	alice := dial(t, addr, "p", "alice")
+	readJSON := func(c *wstest.Client) map[string]any {
+		t.Helper()
+		_, p, err := c.ReadMessage(5 * time.Second)
+		var m map[string]any
+		if err != nil || json.Unmarshal(p, &m) != nil {
+			t.Fatalf("read %q: %v", p, err)
+		}
+		return m
+	}
+	names := func(list any) []string {
+		var out []string
+		for _, e := range list.([]any) {
+			out = append(out, e.(map[string]any)["info"].(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	// alice: her own join and the list, in either order.
+	var list any
+	for range 2 {
+		m := readJSON(alice)
+		if j, ok := m["join"]; ok {
+			if j.(map[string]any)["info"].(map[string]any)["name"] != "alice" {
+				t.Fatalf("join: %v", m)
+			}
+		} else if list, ok = m["presence"]; !ok {
+			t.Fatalf("unexpected %v", m)
+		}
+	}
+	if got := names(list); len(got) != 1 || got[0] != "alice" {
+		t.Fatalf("presence on joining: %v", got)
+	}
+	bob := dial(t, addr, "p", "bob")
+	if m := readJSON(alice); m["join"] == nil || m["join"].(map[string]any)["info"].(map[string]any)["name"] != "bob" {
+		t.Fatalf("alice saw %v, want bob's join", m)
+	}
+	_ = bob.Close()
+	if m := readJSON(alice); m["leave"] == nil || m["leave"].(map[string]any)["info"].(map[string]any)["name"] != "bob" {
+		t.Fatalf("alice saw %v, want bob's leave", m)
+	}
+}
+
+// A client that comes back with its position gets what it missed, then the
+// live messages; one whose position is gone is told so first.
+func TestRecoverAfterReconnect(t *testing.T) {
+	addr := start(t, "")
+	alice, bob := dial(t, addr, "r", "alice"), dial(t, addr, "r", "bob")
+	_ = alice.WriteText(`{"text":"one"}`)
+	expect(t, alice, `{"name":"alice","text":"one"}`)
+	last := expect(t, bob, `{"name":"alice","text":"one"}`)
+	_ = bob.Close()
+	for _, w := range []string{"two", "three"} {
+		_ = alice.WriteText(w)
+		expect(t, alice, `{"name":"alice","text":"`+w+`"}`)
+	}
+	q := "/ws?room=r&name=bob&since=" + strconv.FormatUint(last.Offset, 10) + "&epoch=" + last.Epoch
+	back, err := wstest.Dial(addr, &wstest.DialOptions{Path: q})
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer back.Close()
+	if m := expect(t, back, `{"name":"alice","text":"two"}`); m.Offset != last.Offset+1 || m.Epoch != last.Epoch {
+		t.Fatalf("first recovered message %+v after %+v", m, last)
+	}
+	expect(t, back, `{"name":"alice","text":"three"}`)
+	_ = alice.WriteText("four")
+	expect(t, back, `{"name":"alice","text":"four"}`)
+
+	gone, err := wstest.Dial(addr, &wstest.DialOptions{Path: "/ws?room=r&name=carol&since=1&epoch=nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gone.Close()
+	_, p, err := gone.ReadMessage(5 * time.Second)
+	for err == nil && isPresence(p) {
+		_, p, err = gone.ReadMessage(5 * time.Second)
+	}
+	if want := `{"recovered":false,"epoch":"` + last.Epoch + `","offset":4}`; err != nil || string(p) != want {
+		t.Fatalf("got %q %v, want %s", p, err, want)
+	}
+	if _, err := wstest.Dial(addr, &wstest.DialOptions{Path: "/ws?room=r&name=x&since=abc&epoch=e"}); err == nil {
+		t.Fatal("a bad since was accepted")
 	}
 }
 
@@ -133,7 +263,9 @@ func TestTwoInstancesOneChat(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect(t, ca, ping)
-		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && string(p) == ping {
+		if _, p, err := cb.ReadMessage(200 * time.Millisecond); err == nil && isPresence(p) {
+			continue
+		} else if err == nil && strings.Contains(string(p), `"data":"{\"name\":\"a\",\"text\":\"ping\"}"`) {
 			break
 		} else if err != nil && !strings.Contains(err.Error(), "timeout") {
 			t.Fatal(err)

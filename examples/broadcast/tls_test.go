@@ -30,7 +30,7 @@ func startTLS(t *testing.T) (addr, pin string) {
 		t.Fatal(err)
 	}
 	cfg.TLS = on.Config
-	srv, h, err := newServer(cfg, "")
+	srv, h, err := newServer(cfg, options{history: 1000, historyTTL: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +65,18 @@ func TestPageOverHTTPS(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "new WebSocket(") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `from "/switchboard.js"`) {
 		t.Fatalf("GET https://%s/: %d", addr, resp.StatusCode)
+	}
+	// The page's module turns an https:// page's URL into wss://.
+	resp, err = client.Get("https://" + addr + "/switchboard.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"https:") u.protocol = "wss:"`) {
+		t.Fatalf("GET https://%s/switchboard.js: %d", addr, resp.StatusCode)
 	}
 }
 

@@ -1,6 +1,9 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"unicode/utf8"
+)
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }
 
@@ -10,3 +13,5 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+func validUTF8(s string) bool { return utf8.ValidString(s) }

@@ -61,6 +61,11 @@ type Config struct {
 	// before the broker sends a PING; no answer within as long again counts
 	// as a lost connection. Default 15s.
 	HealthCheck time.Duration
+	// PresenceTTL is how long a member of a topic's presence outlives its
+	// node's last refresh (every PresenceTTL/3): when a node dies, its
+	// members vanish from the presence after at most this long. Default
+	// 30s.
+	PresenceTTL time.Duration
 	// Logger receives connection losses and recoveries (one line each).
 	// nil: slog.Default().
 	Logger *slog.Logger
@@ -76,6 +81,12 @@ type Broker struct {
 	pub     *redis.Client
 	sub     *redis.Client
 	deliver atomic.Pointer[hub.DeliverFunc]
+	sink    atomic.Pointer[hub.StreamSink]
+	ruleOf  func(topic string) (hub.HistoryRule, bool)
+	fetchq  chan fetchReq
+	last    map[string]hub.Position // history topics: last delivered; subscriber goroutine only
+	psink   atomic.Pointer[hub.PresenceSink]
+	preg    presenceReg
 
 	queue  chan outMsg
 	kick   chan struct{} // subscriptions changed; capacity 1
@@ -95,11 +106,26 @@ type Broker struct {
 	invalid    atomic.Uint64
 	reconnects atomic.Uint64
 	publishUp  atomic.Bool
+
+	unreplicated atomic.Uint64
+	recovered    atomic.Uint64
+	gaps         atomic.Uint64
+	fetches      atomic.Uint64
+	batches      atomic.Uint64
+	presDropped  atomic.Uint64
+	presExpired  atomic.Uint64
 }
 
 type outMsg struct {
 	channel string
 	data    []byte
+	// History topics only.
+	hist  bool
+	topic string
+	rule  hub.HistoryRule
+	done  func(hub.Position, error) // or nil
+	// A presence change instead of a message.
+	pres *presOp
 }
 
 // session is one subscription connection. applied and confirmed are
@@ -135,6 +161,10 @@ func New(cfg Config) (*Broker, error) {
 	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
 	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
 	cfg.HealthCheck = cmp.Or(cfg.HealthCheck, DefaultHealthCheck)
+	if cfg.PresenceTTL < 0 {
+		return nil, errors.New("redisbroker: negative Config value")
+	}
+	cfg.PresenceTTL = cmp.Or(cfg.PresenceTTL, DefaultPresenceTTL)
 	b := &Broker{
 		prefix:  cfg.Prefix,
 		cfg:     cfg,
@@ -142,6 +172,10 @@ func New(cfg Config) (*Broker, error) {
 		queue:   make(chan outMsg, cfg.QueueSize),
 		kick:    make(chan struct{}, 1),
 		desired: make(map[string]struct{}),
+		fetchq:  make(chan fetchReq, defaultFetchMax),
+		last:    make(map[string]hub.Position),
+		preg:    presenceReg{members: make(map[string]map[string][]byte)},
+		ruleOf:  func(string) (hub.HistoryRule, bool) { return hub.HistoryRule{}, false },
 	}
 	_, _ = rand.Read(b.node[:])
 	opt.MaxRetries = -1 // at most once: never resend a PUBLISH that may have gone out
@@ -154,10 +188,12 @@ func New(cfg Config) (*Broker, error) {
 	b.sub = redis.NewClient(&subOpt)
 	b.publishUp.Store(true)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.wg.Add(3)
+	b.wg.Add(5)
 	go b.publisher()
 	go b.subscriber()
 	go b.syncer()
+	go b.fetcher()
+	go b.presenceLoop()
 	return b, nil
 }
 
@@ -254,6 +290,17 @@ type Stats struct {
 	Own        uint64 // this node's messages coming back, dropped
 	Invalid    uint64 // messages on our channels that were not ours to decode, dropped
 	Reconnects uint64 // subscription connections made after the first
+	RoundTrips uint64 // publishing round trips to Redis: one per message, or one per pipelined batch under load
+
+	// History (topics with hub history rules, in Redis Streams).
+	Unreplicated uint64 // history messages Redis did not take, delivered on this node only
+	CaughtUp     uint64 // messages read from a stream to fill a gap (reconnection, lost message)
+	Gaps         uint64 // gaps the stream no longer covered (trimmed, new epoch), reported to the hub
+	Fetches      uint64 // history reads for recoveries
+
+	// Presence.
+	PresenceDropped uint64 // presence writes not made (queue full, Redis unreachable); the next refresh redoes additions
+	PresenceExpired uint64 // members of dead nodes this node's sweeps removed
 }
 
 // Stats returns the broker's counters.
@@ -265,7 +312,16 @@ func (b *Broker) Stats() Stats {
 		Own:        b.own.Load(),
 		Invalid:    b.invalid.Load(),
 		Reconnects: b.reconnects.Load(),
+		RoundTrips: b.batches.Load(),
 		Publishing: b.publishUp.Load(),
+
+		Unreplicated: b.unreplicated.Load(),
+		CaughtUp:     b.recovered.Load(),
+		Gaps:         b.gaps.Load(),
+		Fetches:      b.fetches.Load(),
+
+		PresenceDropped: b.presDropped.Load(),
+		PresenceExpired: b.presExpired.Load(),
 	}
 	b.mu.Lock()
 	if b.session != nil {
@@ -301,7 +357,16 @@ func (b *Broker) publisher() {
 			}
 		}
 		if failures > 0 && time.Now().Before(retryAt) {
-			b.lost.Add(uint64(len(batch)))
+			for i := range batch {
+				switch {
+				case batch[i].pres != nil:
+					b.presDropped.Add(1)
+					continue
+				case batch[i].hist:
+					b.localOnly(&batch[i])
+				}
+				b.lost.Add(1)
+			}
 			clear(batch)
 			continue
 		}
@@ -328,7 +393,12 @@ func (b *Broker) publisher() {
 }
 
 func (b *Broker) send(batch []outMsg) error {
-	if len(batch) == 1 {
+	b.batches.Add(1)
+	hist := false
+	for i := range batch {
+		hist = hist || batch[i].hist || batch[i].pres != nil
+	}
+	if len(batch) == 1 && !hist {
 		err := b.pub.Publish(b.ctx, batch[0].channel, batch[0].data).Err()
 		if err != nil {
 			b.lost.Add(1)
@@ -337,21 +407,91 @@ func (b *Broker) send(batch []outMsg) error {
 		}
 		return err
 	}
-	cmds, err := b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
-		for _, m := range batch {
-			p.Publish(b.ctx, m.channel, m.data)
+	// One pipeline for the batch: PUBLISH, or the history script (EVALSHA).
+	cmds, err := b.pipeline(batch)
+	if err != nil && isNoScript(cmds) {
+		// Redis restarted and forgot the scripts: a command answered
+		// NOSCRIPT did not run, so loading them and sending those again
+		// (only those: the others ran) is safe.
+		if lerr := b.loadScripts(); lerr == nil {
+			var again []outMsg
+			var at []int
+			for i, c := range cmds {
+				if isNoScriptErr(c.Err()) {
+					again = append(again, batch[i])
+					at = append(at, i)
+				}
+			}
+			more, rerr := b.pipeline(again)
+			for k, c := range more {
+				cmds[at[k]] = c
+			}
+			err = rerr
+			for _, c := range cmds {
+				if err == nil && c.Err() != nil {
+					err = c.Err()
+				}
+			}
 		}
-		return nil
-	})
-	var ok uint64
-	for _, c := range cmds {
-		if c.Err() == nil {
+	}
+	var ok, bad uint64
+	for i := range batch {
+		m := &batch[i]
+		failed := i >= len(cmds) || cmds[i].Err() != nil
+		switch {
+		case m.pres != nil:
+			if failed {
+				b.presDropped.Add(1)
+			}
+			continue
+		case failed && m.hist:
+			b.localOnly(m)
+		case m.hist:
+			numbered(m, cmds[i])
+		}
+		if failed {
+			bad++
+		} else {
 			ok++
 		}
 	}
 	b.published.Add(ok)
-	b.lost.Add(uint64(len(batch)) - ok)
+	b.lost.Add(bad)
 	return err
+}
+
+func (b *Broker) pipeline(batch []outMsg) ([]redis.Cmder, error) {
+	return b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
+		for i := range batch {
+			m := &batch[i]
+			if m.pres != nil {
+				keys, args := b.presArgs(m.pres)
+				presScript.EvalSha(b.ctx, p, keys, args...)
+			} else if m.hist {
+				keys, args := b.appendArgs(m)
+				appendScript.EvalSha(b.ctx, p, keys, args...)
+			} else {
+				p.Publish(b.ctx, m.channel, m.data)
+			}
+		}
+		return nil
+	})
+}
+
+func isNoScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if isNoScriptErr(c.Err()) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNoScriptErr(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// loadScripts loads the broker's scripts into Redis (after a restart).
+func (b *Broker) loadScripts() error {
+	return errors.Join(appendScript.Load(b.ctx, b.pub).Err(), presScript.Load(b.ctx, b.pub).Err())
 }
 
 // subscriber holds the subscription connection: it connects, hands the
@@ -397,6 +537,11 @@ func (b *Broker) runSession(before int) error {
 		return nil
 	}
 	b.session = s
+	for t := range b.last {
+		if _, want := b.desired[t]; !want {
+			delete(b.last, t) // its stream is read afresh if it comes back
+		}
+	}
 	b.mu.Unlock()
 	if before > 0 {
 		b.reconnects.Add(1)
@@ -438,15 +583,25 @@ func (b *Broker) runSession(before int) error {
 				continue
 			}
 			b.mu.Lock()
+			catch := false
 			switch m.Kind {
 			case "subscribe":
 				if _, want := s.applied[topic]; want {
 					s.confirmed[topic] = struct{}{}
+					catch = true
 				}
 			case "unsubscribe":
 				delete(s.confirmed, topic)
+				// b.last[topic] stays: if the topic comes back, the gap is
+				// filled from the stream.
 			}
 			b.mu.Unlock()
+			if catch {
+				// Its messages from here on come on this connection; what
+				// was published before (while unsubscribed or disconnected)
+				// comes from the stream.
+				b.catchUp(topic)
+			}
 		}
 	}
 }
@@ -456,6 +611,14 @@ func (b *Broker) handle(m *redis.Message) {
 	topic, ok := strings.CutPrefix(m.Channel, b.prefix)
 	if !ok {
 		b.invalid.Add(1)
+		return
+	}
+	if len(m.Payload) > 0 && m.Payload[0] == posMarker {
+		b.handlePositioned(topic, m.Payload)
+		return
+	}
+	if len(m.Payload) > 0 && m.Payload[0] == eventMarker {
+		b.handleEvent(topic, m.Payload)
 		return
 	}
 	typ, node, payload, err := decode(m.Payload)

@@ -15,7 +15,8 @@
 // and its type (text or binary); a node drops its own messages coming back
 // (the hub has already served its local subscribers).
 //
-// A broker holds two Redis connections and three goroutines: one publishes
+// A broker holds two Redis connections (the publishing one also serves
+// history and presence reads) and goroutines: one publishes
 // (queued messages, pipelined when several are waiting), one holds the
 // subscription connection and reads it, one keeps its subscriptions in line
 // with the hub's topics. Publish only queues: it never blocks an event
@@ -40,7 +41,32 @@
 //   - Messages a node publishes reach each other node in publish order;
 //     messages from different nodes have no order between them.
 //
-// Clients that must not miss messages need an application-level sequence
-// or a store to catch up from after a reconnect; docs/scaling.md discusses
-// what a client should do.
+// These guarantees are for topics without history. For topics with
+// history (hub.Config.History), the broker is a hub.HistoryBroker:
+//
+//   - Each topic's history is a Redis stream (PREFIX h:{TOPIC}, entry IDs
+//     OFFSET-0, trimmed with XADD MAXLEN ~ Size, expiring TTL after its last
+//     message) with its epoch and last offset in a hash (PREFIX m:{TOPIC}).
+//     One Lua script per publish numbers the message, appends it and
+//     PUBLISHes it with its position; messages waiting together go out in
+//     one pipeline. Every node, the publishing one included, delivers a
+//     message when it comes back on the channel: all nodes see the same
+//     offsets in the same order.
+//   - A node tracks the last offset it delivered per topic and fills any gap
+//     (a dropped subscription connection, an outage) from the stream; what
+//     the stream no longer has (trimmed, or a new epoch after Redis lost its
+//     data) is reported to the hub, which tells the topic's subscribers.
+//   - Recoveries older than what a node has seen read the stream (Fetch) on
+//     the broker's fetcher goroutine.
+//   - A publish Redis does not take is delivered on this node only,
+//     unnumbered (Stats.Unreplicated).
+//
+// Presence (hub.PresenceBroker): a topic's members are a hash and a sorted
+// set scored by expiry; each node refreshes its own members every
+// PresenceTTL/3 and sweeps expired ones atomically, sending one snapshot
+// event instead of a leave per member of a dead node.
+//
+// A broker runs five goroutines: publisher, subscriber, subscription sync,
+// history fetcher and presence. docs/scaling.md discusses what a client
+// should do on reconnect.
 package redisbroker

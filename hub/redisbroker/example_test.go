@@ -22,7 +22,7 @@ func Example() {
 	defer h.Close() // closes b too
 	srv, err := engine.New(engine.DefaultConfig("127.0.0.1:8080"), h.Handler(engine.Handlers{
 		Open:    func(c *engine.Conn) { _ = h.Subscribe(c, "news") },
-		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) { _ = h.Publish("news", typ, data) },
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) { _, _ = h.Publish("news", typ, data) },
 	}))
 	if err != nil {
 		log.Fatal(err)

@@ -32,7 +32,7 @@ func TestThreeNodes(t *testing.T) {
 	for i, n := range nodes {
 		for k := range 5 {
 			msg := "node " + strconv.Itoa(i) + " #" + strconv.Itoa(k)
-			if err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
+			if _, err := n.hub.Publish("room", engine.Text, []byte(msg)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -98,7 +98,7 @@ func TestSubscribesOnlyLocalTopics(t *testing.T) {
 	if n := numSub(admin, "nobody"); n != 0 {
 		t.Fatalf("nobody has %d subscribers", n)
 	}
-	_ = b.hub.Publish("only-a", engine.Text, []byte("b to a"))
+	_, _ = b.hub.Publish("only-a", engine.Text, []byte("b to a"))
 	expectMessage(t, ca, "b to a")
 	expectSilence(t, cb)
 
@@ -123,7 +123,7 @@ func TestRedisOutage(t *testing.T) {
 	c1 := n1.join(t, "room")
 	c2 := n2.join(t, "room")
 	waitFor(t, "both nodes subscribed", 10*time.Second, func() bool { return numSub(admin, "room") == 2 })
-	_ = n1.hub.Publish("room", engine.Text, []byte("before"))
+	_, _ = n1.hub.Publish("room", engine.Text, []byte("before"))
 	expectMessage(t, c1, "before")
 	expectMessage(t, c2, "before")
 
@@ -133,7 +133,7 @@ func TestRedisOutage(t *testing.T) {
 	})
 	for i := range 20 {
 		msg := "during " + strconv.Itoa(i)
-		if err := n1.hub.Publish("room", engine.Text, []byte(msg)); err != nil && err != ErrQueueFull {
+		if _, err := n1.hub.Publish("room", engine.Text, []byte(msg)); err != nil && err != ErrQueueFull {
 			t.Fatalf("Publish during the outage: %v", err)
 		}
 		expectMessage(t, c1, msg) // local delivery goes on
@@ -167,7 +167,7 @@ wait:
 			t.Fatal("cross-node delivery did not resume within 15s of Redis coming back")
 		case <-time.After(50 * time.Millisecond):
 			msg := "after " + strconv.Itoa(sent)
-			_ = n1.hub.Publish("room", engine.Text, []byte(msg))
+			_, _ = n1.hub.Publish("room", engine.Text, []byte(msg))
 			expectMessage(t, c1, msg)
 			sent++
 		}
@@ -180,8 +180,8 @@ wait:
 		expectMessage(t, c2, "after "+strconv.Itoa(k))
 	}
 	// Both directions, exactly once.
-	_ = n1.hub.Publish("room", engine.Text, []byte("from 1"))
-	_ = n2.hub.Publish("room", engine.Text, []byte("from 2"))
+	_, _ = n1.hub.Publish("room", engine.Text, []byte("from 1"))
+	_, _ = n2.hub.Publish("room", engine.Text, []byte("from 2"))
 	for _, c := range []*wstest.Client{c1, c2} {
 		seen := map[string]int{}
 		for range 2 {
@@ -219,7 +219,7 @@ func TestRedisSilent(t *testing.T) {
 	waitFor(t, "the silent connection noticed", 10*time.Second, func() bool {
 		return n2.broker.Stats().Reconnects > 0 || !n2.broker.Stats().Connected
 	})
-	_ = n1.hub.Publish("room", engine.Text, []byte("local"))
+	_, _ = n1.hub.Publish("room", engine.Text, []byte("local"))
 	expectMessage(t, c1, "local")
 	t.Logf("node 2 while Redis is silent: %+v", n2.broker.Stats())
 	rs.Resume()
@@ -227,7 +227,7 @@ func TestRedisSilent(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; ; i++ {
 		msg := "probe " + strconv.Itoa(i)
-		_ = n1.hub.Publish("room", engine.Text, []byte(msg))
+		_, _ = n1.hub.Publish("room", engine.Text, []byte(msg))
 		expectMessage(t, c1, msg)
 		if _, p, err := c2.ReadMessage(200 * time.Millisecond); err == nil {
 			if !strings.HasPrefix(string(p), "probe ") && string(p) != "local" {

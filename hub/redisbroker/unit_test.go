@@ -54,3 +54,41 @@ func TestNewConfig(t *testing.T) {
 		t.Fatal("New with a bad URL succeeded")
 	}
 }
+
+func TestDecodePositioned(t *testing.T) {
+	var node [nodeIDLen]byte
+	env := string(encode(&node, engine.Text, []byte("hi:there")))
+	tests := []struct {
+		in   string
+		ok   bool
+		off  uint64
+		data string
+	}{
+		{"\xb2" + "17:ep:" + env, true, 17, "hi:there"},
+		{"\xb2" + "0:ep:" + env, false, 0, ""},
+		{"\xb2" + "17::" + env, false, 0, ""},
+		{"\xb2" + "x:ep:" + env, false, 0, ""},
+		{"\xb2" + "17:ep", false, 0, ""},
+		{"\xb2" + "17:ep:junk", false, 0, ""},
+		{"", false, 0, ""},
+		{env, false, 0, ""},
+	}
+	for _, tc := range tests {
+		off, epoch, typ, p, ok := decodePositioned(tc.in)
+		if ok != tc.ok || (ok && (off != tc.off || epoch != "ep" || typ != engine.Text || p != tc.data)) {
+			t.Errorf("decodePositioned(%q) = %d %q %v %q %v", tc.in, off, epoch, typ, p, ok)
+		}
+	}
+}
+
+func FuzzDecodePositioned(f *testing.F) {
+	var node [nodeIDLen]byte
+	f.Add("\xb2" + "17:ep:" + string(encode(&node, engine.Binary, []byte{1, 2})))
+	f.Add("\xb2::")
+	f.Fuzz(func(t *testing.T, s string) {
+		off, epoch, _, p, ok := decodePositioned(s)
+		if ok && (off == 0 || epoch == "" || len(p) > len(s)) {
+			t.Fatalf("accepted %q as %d %q", s, off, epoch)
+		}
+	})
+}

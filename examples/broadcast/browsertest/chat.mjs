@@ -57,7 +57,7 @@ try {
   // WebSockets must have negotiated permessage-deflate.
   if (process.env.EXPECT_DEFLATE === "1") {
     for (const [who, page] of [["alice", alice], ["bob", bob]]) {
-      const ext = await page.evaluate(() => ws.extensions);
+      const ext = await page.evaluate(() => window.chat.socket.extensions);
       console.log(who + " extensions: " + ext);
       if (!ext.includes("permessage-deflate")) throw new Error(who + " did not negotiate permessage-deflate: " + JSON.stringify(ext));
     }
