@@ -142,7 +142,7 @@ func TestChurnDuringPublish(t *testing.T) {
 				}
 				_, _ = n.hub.Publish("a", engine.Text, msg)
 				_, _ = n.hub.Publish("b", engine.Text, msg)
-				time.Sleep(200 * time.Microsecond)
+				time.Sleep(time.Millisecond) // steady, without starving the loops of the joins under -race
 			}
 		})
 	}
