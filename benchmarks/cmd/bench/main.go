@@ -7,6 +7,11 @@
 //	go run ./cmd/bench -mode full
 //	go run ./cmd/bench -report-only -mode full   # rewrite the report from out/full/results.json
 //	go run ./cmd/bench -mode quick -jobs large,stall   # only the large-message and stall jobs
+//	./bin/bench -mode full -build=false -jobs deflate   # only the permessage-deflate jobs
+//
+// A run limited with -jobs keeps the other kinds' results of the stored
+// <out>/results.json (-merge, on by default) and rewrites the report from
+// both.
 package main
 
 import (
@@ -28,7 +33,8 @@ func main() {
 	mode := flag.String("mode", "quick", "full, quick or smoke")
 	rounds := flag.Int("rounds", 0, "rounds (0: the mode's default)")
 	servers := flag.String("servers", "", "comma-separated servers to run (default all)")
-	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile (default all)")
+	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile,deflate (default all)")
+	merge := flag.Bool("merge", true, "with -jobs: keep the results of the other kinds from <out>/results.json")
 	bin := flag.String("bin", "bin", "directory for the built binaries")
 	build := flag.Bool("build", true, "build servers and loadgen first")
 	out := flag.String("out", "", "directory for logs, profiles, results.json (default out/<mode>)")
@@ -71,7 +77,7 @@ func main() {
 	if *jobs != "" {
 		for _, k := range strings.Split(*jobs, ",") {
 			k = strings.TrimSpace(k)
-			if k != "profile" && !contains(suite.JobKinds, k) {
+			if k != "profile" && k != "deflate" && !contains(suite.JobKinds, k) {
 				fail(fmt.Errorf("unknown job kind %q", k))
 			}
 			cfg.Jobs = append(cfg.Jobs, k)
@@ -108,10 +114,30 @@ func main() {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		suite.DeflateCommand = "cd benchmarks && ./bin/bench " + strings.Join(os.Args[1:], " ")
+		var old *suite.Results
+		stored := filepath.Join(*out, "results.json")
+		if b, err := os.ReadFile(stored); err == nil && *merge && len(cfg.Jobs) > 0 {
+			old = new(suite.Results)
+			if err := json.Unmarshal(b, old); err != nil {
+				fail(fmt.Errorf("%s: %w", stored, err))
+			}
+		}
 		var err error
 		res, err = suite.Run(ctx, cfg)
 		if err != nil {
 			fail(err)
+		}
+		if old != nil {
+			res = suite.Merge(old, res, cfg.Jobs)
+			b, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				fail(err)
+			}
+			if err := os.WriteFile(stored, b, 0o644); err != nil {
+				fail(err)
+			}
+			fmt.Fprintf(os.Stderr, "merged into %s\n", stored)
 		}
 	}
 	if err := suite.WriteReport(res, *md, *img, notesText); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/jsondoc"
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
 )
 
@@ -60,6 +61,7 @@ type worker struct {
 	bcast      atomic.Pointer[bcast]
 	pingerOnce sync.Once
 	readers    sync.WaitGroup
+	count      wsclient.Counters // socket bytes of every connection
 }
 
 type client struct {
@@ -69,6 +71,7 @@ type client struct {
 	sentAt  atomic.Int64 // ns since w.start of the echo in flight
 	left    atomic.Int64 // echoes still to send in the current job
 	frame   atomic.Pointer[[]byte]
+	sends   atomic.Int64 // messages sent in the current echo job (JSON docs)
 	closing atomic.Bool
 }
 
@@ -139,7 +142,8 @@ func (w *worker) handle(cmd *Command) error {
 		w.emit(ev)
 	case "bcast_begin":
 		subs := int64(w.live())
-		b := &bcast{subs: subs, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		b := &bcast{subs: subs, size: cmd.Size, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		w.cfg.Doc = cmd.Doc
 		w.bcast.Store(b)
 		w.emit(Event{Ev: "ok", Live: int(subs)})
 	case "publish":
@@ -152,6 +156,7 @@ func (w *worker) handle(cmd *Command) error {
 				ev.Counts = append(ev.Counts, b.count[i].Load())
 			}
 			ev.Live = int(b.subs)
+			ev.Fail = int(b.bad.Load())
 		}
 		w.emit(ev)
 	case "close":
@@ -221,7 +226,7 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 				if i >= end {
 					return
 				}
-				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw}
+				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw, Deflate: w.cfg.Deflate, Count: &w.count}
 				var c *wsclient.Conn
 				var err error
 				for try := 0; try < 3; try++ {
@@ -310,18 +315,37 @@ func (c *client) readLoop() {
 	}
 }
 
+// SampleEvery: one connection in sampleEvery inflates broadcasts in full.
+const SampleEvery = 100
+
 func (c *client) readWS() error {
 	for {
-		_, p, err := c.ReadMessage()
+		_, p, err := c.ReadMessageRaw()
 		if err != nil {
 			return err
+		}
+		full := true
+		if c.Compressed() {
+			// A broadcast is inflated only as far as its header (the server's
+			// work is what is measured, not the generator's), but on a sample
+			// of connections and wherever the server keeps context (then every
+			// message must go through its inflater).
+			if c.w.bcast.Load() != nil && !c.ServerContext() && c.shard%SampleEvery != 0 {
+				p, err = c.InflatePrefix(p, bcastHeader)
+				full = false
+			} else {
+				p, err = c.Inflate(p)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if len(p) == 0 {
 			continue
 		}
 		switch p[0] {
 		case MarkBroadcast:
-			c.w.onBroadcast(p)
+			c.w.onBroadcast(p, full)
 		case MarkEcho:
 			if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
 				if len(p) != j.size {
@@ -370,12 +394,24 @@ type echoJob struct {
 	id       uint32
 	size     int
 	record   bool
-	deadline int64 // w.now() after which no new message is sent
+	frames   [][]byte // JSON documents, framed (shared by the connections)
+	deadline int64    // w.now() after which no new message is sent
 	hists    [16]histo.H
 	done     atomic.Int64
 	errs     atomic.Int64
 	pending  atomic.Int64 // connections not finished
 	finished chan struct{}
+}
+
+// next returns the frame c sends next: its own frame, or with JSON
+// documents the next of the job's frames, each connection starting at a
+// different one.
+func (j *echoJob) next(c *client) []byte {
+	if j.frames == nil {
+		return *c.frame.Load()
+	}
+	k := c.sends.Add(1)
+	return j.frames[(c.shard+int(k))%len(j.frames)]
 }
 
 func (j *echoJob) reply(c *client) {
@@ -387,7 +423,7 @@ func (j *echoJob) reply(c *client) {
 	j.w.progress.Add(1)
 	if c.left.Add(-1) > 0 && now < j.deadline {
 		c.sentAt.Store(j.w.now())
-		if err := c.WriteRaw(*c.frame.Load()); err == nil {
+		if err := c.WriteRaw(j.next(c)); err == nil {
 			return
 		}
 		j.errs.Add(1)
@@ -427,16 +463,24 @@ func (w *worker) echo(cmd *Command) Event {
 		w: w, id: w.echoSeq, size: size, record: cmd.Record,
 		deadline: w.now() + int64(timeout), finished: make(chan struct{}),
 	}
-	payload := make([]byte, size)
-	for i := range payload {
-		payload[i] = MarkEcho
+	if cmd.Doc == DocJSON {
+		j.frames = docFrames(conns[0], j.id, size)
+	} else {
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = MarkEcho
+		}
+		binary.BigEndian.PutUint32(payload[1:5], j.id)
+		for _, c := range conns {
+			f := c.Frame(wsclient.OpBinary, payload)
+			c.frame.Store(&f)
+		}
 	}
-	binary.BigEndian.PutUint32(payload[1:5], j.id)
 	for _, c := range conns {
-		f := c.Frame(wsclient.OpBinary, payload)
-		c.frame.Store(&f)
 		c.left.Store(int64(cmd.Msgs))
+		c.sends.Store(0)
 	}
+	tx0, rx0 := w.count.Tx.Load(), w.count.Rx.Load()
 	j.pending.Store(int64(len(conns)))
 	w.echoJob.Store(j)
 	start := w.now()
@@ -447,7 +491,7 @@ func (w *worker) echo(cmd *Command) Event {
 			time.Sleep(100 * time.Microsecond)
 		}
 		c.sentAt.Store(w.now())
-		if err := c.WriteRaw(*c.frame.Load()); err != nil {
+		if err := c.WriteRaw(j.next(c)); err != nil {
 			j.errs.Add(1)
 			if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
 				close(j.finished)
@@ -462,12 +506,13 @@ func (w *worker) echo(cmd *Command) Event {
 	}
 	elapsed := w.now() - start
 	w.echoJob.Store(nil)
+	tx, rx := w.count.Tx.Load()-tx0, w.count.Rx.Load()-rx0
 	var h histo.H
 	for i := range j.hists {
 		h.Merge(&j.hists[i])
 	}
 	snap := h.Snapshot()
-	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText}
+	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText, Tx: tx, Rx: rx}
 }
 
 // stall has cmd.Conns connections each write the header of a binary frame
@@ -550,17 +595,28 @@ func (w *worker) stall(cmd *Command) Event {
 	return ev
 }
 
+// bcastHeader is the length of a broadcast's header: marker, sequence
+// number, send time.
+const bcastHeader = 13
+
 // bcast tracks arrivals of the publishes of one broadcast op.
 type bcast struct {
 	subs  int64
+	size  int // of each publish (0: unknown)
 	count []atomic.Int64
 	max   []atomic.Int64
+	bad   atomic.Int64 // publishes inflated in full with the wrong length
 }
 
-func (w *worker) onBroadcast(p []byte) {
+// onBroadcast records an arrival; full says whether p is the whole message
+// (else only its header was inflated).
+func (w *worker) onBroadcast(p []byte, full bool) {
 	b := w.bcast.Load()
-	if b == nil || len(p) < 13 {
+	if b == nil || len(p) < bcastHeader {
 		return
+	}
+	if full && b.size > 0 && len(p) != max(b.size, bcastHeader) {
+		b.bad.Add(1)
 	}
 	seq := int(binary.BigEndian.Uint32(p[1:5]))
 	if seq >= len(b.count) {
@@ -591,9 +647,14 @@ func (w *worker) publish(seq, size int) error {
 	if c == nil {
 		return errNoPublisher
 	}
-	p := make([]byte, max(size, 13))
-	for i := range p {
-		p[i] = 'b'
+	var p []byte
+	if w.cfg.Doc == DocJSON {
+		p = jsondoc.Doc(make([]byte, bcastHeader, max(size, bcastHeader)), max(size, bcastHeader)-bcastHeader, uint64(seq))
+	} else {
+		p = make([]byte, max(size, bcastHeader))
+		for i := range p {
+			p[i] = 'b'
+		}
 	}
 	p[0] = MarkBroadcast
 	binary.BigEndian.PutUint32(p[1:5], uint32(seq))
@@ -608,3 +669,30 @@ func Main() {
 		os.Exit(1)
 	}
 }
+
+// docFrames are the frames of one JSON echo job: docVariety documents of
+// size bytes each (the echo marker and job number, then JSON), masked with
+// one key and compressed alone where c (like every connection of the
+// worker) negotiated permessage-deflate. A client compressing each message
+// alone produces these same bytes for each send; compressing each once
+// keeps the generator's CPU for reading the replies.
+func docFrames(c *client, id uint32, size int) [][]byte {
+	var key [4]byte
+	_, _ = rand.Read(key[:])
+	frames := make([][]byte, docVariety)
+	for i := range frames {
+		p := make([]byte, 5, size)
+		p[0] = MarkEcho
+		binary.BigEndian.PutUint32(p[1:5], id)
+		p = jsondoc.Doc(p, size-5, uint64(id)<<16|uint64(i))
+		if c.Deflate() && size <= c.CompressLimit() {
+			frames[i] = wsclient.AppendDeflated(nil, wsclient.OpBinary, p, key)
+		} else {
+			frames[i] = wsclient.AppendFrame(nil, wsclient.OpBinary, p, key)
+		}
+	}
+	return frames
+}
+
+// docVariety is the number of different documents of a JSON echo job.
+const docVariety = 64

@@ -64,8 +64,12 @@ type Config struct {
 	Settle  time.Duration // pause before reading memory at a level
 	Timeout time.Duration // bound of each echo run and of each publish
 
+	// Deflate sizes the permessage-deflate jobs (kind "deflate").
+	Deflate DeflateConfig
+
 	// Jobs, when not empty, limits the run to these kinds of job (see
-	// JobKinds, and "profile" for the heap profiles).
+	// JobKinds, "profile" for the heap profiles and "deflate" for the
+	// permessage-deflate jobs).
 	Jobs []string
 
 	// ProfileConns is the number of idle connections of the heap-profile
@@ -96,6 +100,7 @@ func Full() Config {
 		StallConns: 500, StallSize: 1 << 20,
 		Settle: 500 * time.Millisecond, Timeout: 60 * time.Second,
 		ProfileConns: 10000, ProfileServers: []string{"switchboard", "gnet"},
+		Deflate:  fullDeflate(),
 		CalmWait: 30 * time.Second, CalmTotal: 3 * time.Minute, CalmCPU: 0.25,
 	}
 }
@@ -111,6 +116,7 @@ func Quick() Config {
 		StallConns: 100, StallSize: 1 << 20,
 		Settle: 200 * time.Millisecond, Timeout: 30 * time.Second,
 		ProfileConns: 5000, ProfileServers: []string{"switchboard"},
+		Deflate:  quickDeflate(),
 		CalmWait: 5 * time.Second, CalmTotal: 20 * time.Second, CalmCPU: 0.25,
 	}
 }
@@ -126,6 +132,7 @@ func Smoke() Config {
 		StallConns: 5, StallSize: 1 << 20,
 		Settle: 10 * time.Millisecond, Timeout: 10 * time.Second,
 		ProfileConns: 20, ProfileServers: []string{"switchboard"},
+		Deflate: smokeDeflate(),
 	}
 }
 
@@ -205,6 +212,9 @@ type Results struct {
 	Order   []string     `json:"order"` // jobs in the order run
 	Heap    []HeapReport `json:"heap,omitempty"`
 	Health  []Health     `json:"health"`
+	// Deflate holds the permessage-deflate jobs (nil: not run), with the
+	// command and time of their own run (see Merge).
+	Deflate *DeflateResults `json:"deflate,omitempty"`
 }
 
 // JobKinds are the kinds of job a round runs, in order; "profile" (the
@@ -311,6 +321,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		res.Health = append(res.Health, h)
 		if h.spoiled() && j.kind != "mem" {
 			cfg.note("machine: %d loopback packets dropped, %d retransmission timeouts during this job (load %s): its timings may suffer", h.Drops, h.RTOs, h.Load)
+		}
+	}
+	if cfg.runs("deflate") {
+		if err := runDeflate(ctx, cfg, res); err != nil {
+			return res, err
 		}
 	}
 	for _, name := range cfg.ProfileServers {

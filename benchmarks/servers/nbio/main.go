@@ -1,7 +1,11 @@
 // Command nbio is the benchmark's lesismal/nbio server: nbhttp on epoll
 // event loops (non-blocking IO mod, the default) with its websocket
 // Upgrader. Settings from nbio's examples for many connections: MaxLoad
-// 1M, ReleaseWebsocketPayload on, compression off. Heartbeat: nbio's own
+// 1M, ReleaseWebsocketPayload on, compression off unless -compression
+// no-context-takeover (Upgrader.EnableCompression: nbio always answers
+// server_no_context_takeover and client_no_context_takeover, compresses
+// every data message with compress/flate at level 1 from a pool, and has
+// no context takeover mode). Heartbeat: nbio's own
 // KeepaliveTime (a read deadline, 120s by default) stays on; the load
 // generator's pings keep connections alive. Its message limit is 4 MiB by
 // default; -max-message N sets it (Upgrader.MessageLengthLimit, and the
@@ -29,8 +33,9 @@ var (
 	conns = map[*websocket.Conn]struct{}{}
 )
 
-func newUpgrader(maxMessage int) *websocket.Upgrader {
+func newUpgrader(maxMessage int, compress bool) *websocket.Upgrader {
 	u := websocket.NewUpgrader()
+	u.EnableCompression(compress)
 	if maxMessage > 0 {
 		u.MessageLengthLimit = maxMessage
 	}
@@ -70,9 +75,14 @@ func broadcast(data []byte) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9004", "listen address (loopback)")
 	maxMsg := flag.Int("max-message", 0, "largest message in bytes (0: nbio's default, 4 MiB)")
+	mode := flag.String("compression", "off", "permessage-deflate: off or no-context-takeover (nbio has no context takeover)")
 	flag.Parse()
+	if *mode != "off" && *mode != "no-context-takeover" {
+		fmt.Fprintf(os.Stderr, "-compression %q: nbio offers off or no-context-takeover\n", *mode)
+		os.Exit(2)
+	}
 	logging.SetLevel(logging.LevelError)
-	u := newUpgrader(*maxMsg)
+	u := newUpgrader(*maxMsg, *mode == "no-context-takeover")
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Network:                 "tcp",
 		Addrs:                   []string{*addr},
