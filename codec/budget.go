@@ -43,6 +43,18 @@ func (b *Budget) Peak() int64 { return b.peak.Load() }
 // Refused counts the decoders failed with ErrOverBudget.
 func (b *Budget) Refused() uint64 { return b.refused.Load() }
 
+// Take charges n bytes held outside a decoder (a layer after it, such as
+// an inflated message), or refuses them, counting a refusal, when they
+// would pass the limit. Bytes taken are given back with Give.
+func (b *Budget) Take(n int) bool { return b.take(n) }
+
+// Give returns n bytes charged by Take.
+func (b *Budget) Give(n int) { b.give(n) }
+
+// Available is how many bytes can be taken now (0 when the budget is
+// spent). Another user may take them first: Take is the only guarantee.
+func (b *Budget) Available() int64 { return max(b.limit-b.used.Load(), 0) }
+
 // take charges n bytes, or refuses them when they would pass the limit.
 func (b *Budget) take(n int) bool {
 	used := b.used.Add(int64(n))

@@ -72,6 +72,9 @@ func FuzzNegotiateDeflate(f *testing.F) {
 		if (o.ServerMaxWindowBits != 0) != (p.ServerMaxWindowBits != 0) || p.ServerMaxWindowBits > o.ServerMaxWindowBits {
 			t.Fatalf("server_max_window_bits %d for offer %d", p.ServerMaxWindowBits, o.ServerMaxWindowBits)
 		}
+		if p.ServerMaxWindowBits != 0 && p.ServerMaxWindowBits < DeflateMaxWindowBits && !p.ServerNoContextTakeover {
+			t.Fatalf("server_max_window_bits %d with context takeover", p.ServerMaxWindowBits)
+		}
 		if p.ClientMaxWindowBits > o.ClientMaxWindowBits {
 			t.Fatalf("client_max_window_bits %d for offer %d", p.ClientMaxWindowBits, o.ClientMaxWindowBits)
 		}

@@ -44,8 +44,10 @@ type DeflatePolicy struct {
 	// server keeps per connection to prime its compressor: 2^bits bytes.
 	// 0 means DefaultDeflateWindowBits; values are clamped to 8..15. It is
 	// not announced: the pooled compressors may refer up to 32 KiB back
-	// within a message, so the server never promises a window below 15, and
-	// an offer that demands server_max_window_bits below 15 is declined.
+	// within a message. An offer that demands server_max_window_bits below
+	// 15 is accepted with server_no_context_takeover added (RFC 7692
+	// §7.1.1.1 lets the server add it): each message is then compressed
+	// alone with its back-references limited to the client's window.
 	ServerMaxWindowBits int
 
 	// ClientMaxWindowBits bounds, under context takeover, the client's
@@ -86,8 +88,10 @@ type DeflateParams struct {
 	// ClientNoContextTakeover: the client compresses each message alone, so
 	// the server inflates each without a dictionary.
 	ClientNoContextTakeover bool
-	// ServerMaxWindowBits is the value announced for server_max_window_bits
-	// (always 15, when the offer held the parameter), 0 when not announced.
+	// ServerMaxWindowBits is the value announced for server_max_window_bits:
+	// the offer's (8..15), 0 when the offer did not hold the parameter.
+	// Below 15 it comes with ServerNoContextTakeover, and the server's
+	// back-references reach at most 2^bits bytes.
 	ServerMaxWindowBits uint8
 	// ClientMaxWindowBits is the value announced for client_max_window_bits,
 	// 0 when not announced (the client's window is then 15 bits).
@@ -233,17 +237,17 @@ func (pol *DeflatePolicy) Accept(o DeflateOffer) (p DeflateParams, ok bool) {
 		return DeflateParams{}, false
 	}
 	if o.ServerMaxWindowBits != 0 {
-		if o.ServerMaxWindowBits < DeflateMaxWindowBits {
-			return DeflateParams{}, false // the pooled compressors use a 32 KiB window
-		}
-		p.ServerMaxWindowBits = DeflateMaxWindowBits
+		p.ServerMaxWindowBits = o.ServerMaxWindowBits
+		// A limited window and a dictionary the pooled compressors could
+		// reach past it do not mix: compress each message alone.
+		p.ServerNoContextTakeover = o.ServerMaxWindowBits < DeflateMaxWindowBits
 	}
 	if pol.Mode == DeflateNoContextTakeover {
 		p.ServerNoContextTakeover = true
 		p.ClientNoContextTakeover = true
 		return p, true
 	}
-	p.ServerNoContextTakeover = o.ServerNoContextTakeover
+	p.ServerNoContextTakeover = p.ServerNoContextTakeover || o.ServerNoContextTakeover
 	if !p.ServerNoContextTakeover {
 		p.ServerWindowBits = clampWindowBits(pol.ServerMaxWindowBits)
 	}

@@ -379,3 +379,34 @@ func TestRoomWrote(t *testing.T) {
 		d.Wrote(1)
 	}()
 }
+
+// TestBudgetTakeGive: bytes held by a layer after the decoder share the
+// decoders' budget.
+func TestBudgetTakeGive(t *testing.T) {
+	b := NewBudget(100)
+	for _, step := range []struct {
+		take, give int
+		ok         bool
+		used, peak int64
+		avail      int64
+	}{
+		{take: 60, ok: true, used: 60, peak: 60, avail: 40},
+		{take: 41, ok: false, used: 60, peak: 60, avail: 40},
+		{take: 40, ok: true, used: 100, peak: 100, avail: 0},
+		{give: 100, used: 0, peak: 100, avail: 100},
+	} {
+		if step.take > 0 {
+			if ok := b.Take(step.take); ok != step.ok {
+				t.Fatalf("Take(%d) = %v", step.take, ok)
+			}
+		} else {
+			b.Give(step.give)
+		}
+		if b.Used() != step.used || b.Peak() != step.peak || b.Available() != step.avail {
+			t.Fatalf("after %+v: used %d peak %d avail %d", step, b.Used(), b.Peak(), b.Available())
+		}
+	}
+	if b.Refused() != 1 {
+		t.Fatalf("refused %d", b.Refused())
+	}
+}

@@ -91,7 +91,10 @@ type Config struct {
 	// InboundBudget bounds, server-wide, the payload bytes held in data
 	// messages still in progress (a large message while it arrives, the
 	// fragments of a fragmented one), the memory that many peers each
-	// starting a large message and stalling would take. A connection whose
+	// starting a large message and stalling would take; with
+	// permessage-deflate also a message's inflated bytes while it is
+	// inflated and delivered (its compressed bytes count while they
+	// arrive, like any message's). A connection whose
 	// next bytes would pass it is closed with 1013 (Try Again Later): its
 	// message was within MaxMessageSize, the server is momentarily short,
 	// and a client may retry after a backoff. Other connections are not

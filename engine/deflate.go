@@ -25,8 +25,14 @@ const DefaultDeflateThreshold = 128
 // Conn.pmd packs what was agreed in one byte; 0 means not negotiated. Its
 // low nibble is the inbound window's bits under client context takeover
 // (9..15), or pmdNoInbound; its high nibble the outbound window's bits
-// under server context takeover (8..15), or 0.
-const pmdNoInbound uint8 = 1 // negotiated, client_no_context_takeover
+// under server context takeover (8..15), or, without it, 0 (messages
+// compressed alone) or the client's server_max_window_bits below 15 less
+// pmdLimitBias (1..7: messages compressed alone, back-references limited
+// to 2^bits).
+const (
+	pmdNoInbound uint8 = 1 // negotiated, client_no_context_takeover
+	pmdLimitBias uint8 = 7
+)
 
 func (c *Conn) pmdIn() uint8 {
 	if b := c.pmd & 0x0f; b > pmdNoInbound {
@@ -35,7 +41,22 @@ func (c *Conn) pmdIn() uint8 {
 	return 0
 }
 
-func (c *Conn) pmdOut() uint8 { return c.pmd >> 4 }
+// pmdOut is the outbound window's bits under server context takeover, or 0.
+func (c *Conn) pmdOut() uint8 {
+	if b := c.pmd >> 4; b > pmdLimitBias {
+		return b
+	}
+	return 0
+}
+
+// pmdOutLimit is the client's server_max_window_bits when below 15 (each
+// message compressed alone within that window), or 0.
+func (c *Conn) pmdOutLimit() uint8 {
+	if b := c.pmd >> 4; b != 0 && b <= pmdLimitBias {
+		return b + pmdLimitBias
+	}
+	return 0
+}
 
 // pmdWindows are a connection's sliding dictionaries under context
 // takeover, one per direction; touched only on the connection's loop.
@@ -51,7 +72,11 @@ func (c *Conn) setDeflate(p *codec.DeflateParams) {
 	if in == 0 {
 		in = pmdNoInbound
 	}
-	c.pmd = in | windowBits(p.OutboundWindow())<<4
+	out := windowBits(p.OutboundWindow())
+	if out == 0 && p.ServerMaxWindowBits != 0 && p.ServerMaxWindowBits < codec.DeflateMaxWindowBits {
+		out = max(p.ServerMaxWindowBits, codec.DeflateMinWindowBits) - pmdLimitBias
+	}
+	c.pmd = in | out<<4
 	c.dec.SetExtensionRSV(0b100)
 }
 
@@ -72,7 +97,7 @@ func (c *Conn) Deflate() bool { return c.pmd != 0 }
 // nil dictionary) may be shared with every other such connection. The hub
 // compresses a broadcast once for all of them. It does not change for the
 // life of the connection.
-func (c *Conn) SharedDeflate() bool { return c.pmd != 0 && c.pmdOut() == 0 }
+func (c *Conn) SharedDeflate() bool { return c.pmd != 0 && c.pmd>>4 == 0 }
 
 // DeflateThreshold returns the server's Config.DeflateThreshold: the size
 // below which a message is sent uncompressed.
@@ -108,7 +133,9 @@ func releaseWindows(c *Conn) {
 // scratch buffer, valid until the next message on this loop (OnMessage's
 // data is valid only during the call). On an error it fails c and returns
 // false: 1009 past MaxMessageSize (checked while inflating, so a bomb costs
-// at most the limit), 1007 for corrupt data or invalid UTF-8 in text.
+// at most the limit), 1013 when the inflated bytes would pass the
+// server-wide inbound budget (they are charged to it until l.inflateDone
+// after OnMessage), 1007 for corrupt data or invalid UTF-8 in text.
 func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	var dict []byte
 	takeover := c.pmdIn() != 0
@@ -117,11 +144,25 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		w = c.windows()
 		dict = w.in.Bytes()
 	}
-	out, err := pmd.Inflate(l.zin[:0], msg.Payload, dict, int(l.srv.cfg.MaxMessageSize))
+	limit, budget := int(l.srv.cfg.MaxMessageSize), l.srv.decCfg.Budget
+	byBudget := false
+	if a := budget.Available(); a < int64(limit) {
+		limit, byBudget = int(a), true
+	}
+	out, err := pmd.Inflate(l.zin[:0], msg.Payload, dict, limit)
 	l.keepInflate(out)
+	if err == nil && !budget.Take(len(out)) {
+		err, byBudget = pmd.ErrTooLarge, true
+	}
 	switch err {
 	case nil:
+		l.inflateHeld = len(out)
 	case pmd.ErrTooLarge:
+		if byBudget {
+			l.stats.budgetRefused.Add(1)
+			l.failProtocol(c, codec.ErrOverBudget)
+			return nil, false
+		}
 		l.stats.inflateTooBig.Add(1)
 		l.failProtocol(c, codec.ErrMessageTooBig)
 		return nil, false
@@ -130,6 +171,7 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		return nil, false
 	}
 	if msg.Kind == codec.KindText && !codec.ValidUTF8(out) {
+		l.inflateDone()
 		l.failProtocol(c, codec.ErrInvalidUTF8)
 		return nil, false
 	}
@@ -140,6 +182,15 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	l.stats.inflatedIn.Add(uint64(len(msg.Payload)))
 	l.stats.inflatedOut.Add(uint64(len(out)))
 	return out, true
+}
+
+// inflateDone gives back to the inbound budget the inflated message that
+// inflate charged, once it has been delivered or dropped.
+func (l *loop) inflateDone() {
+	if l.inflateHeld != 0 {
+		l.srv.decCfg.Budget.Give(l.inflateHeld)
+		l.inflateHeld = 0
+	}
 }
 
 // scratchKeep is the most capacity a loop's (de)compression scratch keeps
@@ -166,7 +217,12 @@ func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 		w = c.windows()
 		dict = w.out.Bytes()
 	}
-	z := pmd.Deflate(l.zout[:0], p, dict)
+	var z []byte
+	if bits := c.pmdOutLimit(); bits != 0 {
+		z = pmd.DeflateLimited(l.zout[:0], p, int(bits))
+	} else {
+		z = pmd.Deflate(l.zout[:0], p, dict)
+	}
 	defer func() {
 		if cap(z) > scratchKeep {
 			l.zout = nil

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,8 +169,9 @@ func TestDeflateNegotiation(t *testing.T) {
 		{"takeover server none", takeCT, "permessage-deflate; server_no_context_takeover; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"},
 		{"malformed", takeCT, "permessage-deflate; foo=1", ""},
 		{"bad bits", takeCT, "permessage-deflate; client_max_window_bits=16", ""},
-		{"server bits below 15", takeCT, "permessage-deflate; server_max_window_bits=10", ""},
-		{"second offer", noCT, "permessage-deflate; server_max_window_bits=10, permessage-deflate", both},
+		{"server bits below 15", takeCT, "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"},
+		{"server bits 15", takeCT, "permessage-deflate; server_max_window_bits=15; client_max_window_bits", "permessage-deflate; server_max_window_bits=15; client_max_window_bits=12"},
+		{"second offer", noCT, "permessage-deflate; server_max_window_bits=16, permessage-deflate", both},
 		{"other extension", noCT, "x-webkit-deflate-frame", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +294,8 @@ func TestDeflateEcho(t *testing.T) {
 		{"takeover 14", codec.DeflateContextTakeover, "permessage-deflate; client_max_window_bits=14", false},
 		{"takeover 15", codec.DeflateContextTakeover, "permessage-deflate; client_max_window_bits=15", true},
 		{"takeover, client none", codec.DeflateContextTakeover, "permessage-deflate; client_no_context_takeover", false},
+		{"server window 9", codec.DeflateContextTakeover, "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9", false},
+		{"server window 12, off loop", codec.DeflateNoContextTakeover, "permessage-deflate; server_max_window_bits=12", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newRecorder()
@@ -511,5 +515,66 @@ asyncio.run(main())
 			}
 			t.Logf("%s", strings.TrimSpace(string(out)))
 		})
+	}
+}
+
+// TestDeflateBudget: a compressed message's inflated bytes count in the
+// server-wide inbound budget while it is delivered. One that would pass
+// the budget (though within MaxMessageSize) is closed 1013; one that fits
+// is delivered, counted in the peak, and given back afterwards.
+func TestDeflateBudget(t *testing.T) {
+	const budget = 256 << 10
+	h := newRecorder()
+	held := make(chan int64, 1)
+	var srvp atomic.Pointer[Server]
+	h.onMsg = func(c *Conn, typ MessageType, data []byte) {
+		held <- srvp.Load().Stats().InboundBuffered
+		_ = c.WriteMessage(typ, data)
+	}
+	srv, addr := deflateServer(t, codec.DeflateNoContextTakeover, h, func(c *Config) {
+		c.MaxMessageSize = 1 << 20
+		c.InboundBudget = budget
+	})
+	srvp.Store(srv)
+	for _, tc := range []struct {
+		name string
+		size int
+		want int // close code; 0: echoed
+	}{
+		{"fits", 100 << 10, 0},
+		{"inflates past the budget", 512 << 10, 1013},
+		{"fits after a refusal", budget - 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialDeflate(t, addr, "permessage-deflate")
+			h.nextOpen(t)
+			msg := bytes.Repeat([]byte("budget "), tc.size/7+1)[:tc.size]
+			if err := c.send(ws.OpText, msg, 1); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != 0 {
+				if code, _, _ := c.ExpectClose(5 * time.Second); int(code) != tc.want {
+					t.Fatalf("close %d, want %d", code, tc.want)
+				}
+				_ = c.Close()
+				if ce := h.nextClose(t); int(ce.Code) != tc.want {
+					t.Fatalf("OnClose %v", ce)
+				}
+				return
+			}
+			_, got, _, err := c.recv()
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("echo: %v (len %d)", err, len(got))
+			}
+			if n := <-held; n < int64(tc.size) {
+				t.Fatalf("InboundBuffered during OnMessage %d, want >= %d", n, tc.size)
+			}
+			_ = c.Close()
+			h.nextClose(t)
+		})
+	}
+	st := srv.Stats()
+	if st.BudgetRefused != 1 || st.CloseCauses["inbound_budget"] != 1 || st.InboundBuffered != 0 || st.InboundBufferedPeak < 100<<10 {
+		t.Fatalf("stats: refused %d causes %v buffered %d peak %d", st.BudgetRefused, st.CloseCauses, st.InboundBuffered, st.InboundBufferedPeak)
 	}
 }

@@ -69,7 +69,10 @@ type loop struct {
 	out  []byte // scratch for small frames, up to copyFrameMax + header
 	resp []byte // scratch for HTTP responses
 	zin  []byte // inflated message (permessage-deflate), valid during OnMessage
-	zout []byte // compressed message (permessage-deflate)
+	// inflateHeld is len of the inflated message in zin charged to the
+	// inbound budget while it is delivered (0 when none).
+	inflateHeld int
+	zout        []byte // compressed message (permessage-deflate)
 
 	stats loopStats
 }

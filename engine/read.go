@@ -113,6 +113,7 @@ func (l *loop) handle(c *Conn, msg codec.Message, now, nowMs uint32) {
 				return
 			}
 			msg.Payload = p // stats, rate limits and OnMessage see the inflated bytes
+			defer l.inflateDone()
 		}
 		l.stats.messagesIn.Add(1)
 		l.stats.bytesIn.Add(uint64(len(msg.Payload)))

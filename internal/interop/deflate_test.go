@@ -63,6 +63,10 @@ func TestDeflateInterop(t *testing.T) {
 		// Neither side keeps history: the window only bounds the client's
 		// compressor, so its two ends suffice (and keep the package fast).
 		{"ct-client-nct", codec.DeflateContextTakeover, true, ends},
+		// The client also asks for server_max_window_bits=bits (Autobahn
+		// 13.3-13.6): the server compresses each message alone within
+		// that window, and the client's zlib inflates with it.
+		{"ct-server-bits", codec.DeflateContextTakeover, false, all},
 	}
 	for _, lib := range libs {
 		t.Run(lib.name, func(t *testing.T) {
@@ -78,12 +82,15 @@ func TestDeflateInterop(t *testing.T) {
 							Mode: m.mode, ServerMaxWindowBits: bits, ClientMaxWindowBits: bits,
 						})
 						nct := "-"
-						if m.clientNCT {
+						switch {
+						case m.clientNCT:
 							nct = "client-nct"
+						case strings.HasSuffix(m.name, "server-bits"):
+							nct = "server-bits"
 						}
 						argv := append(append([]string(nil), runner...), lib.script, url, strconv.Itoa(bits), nct)
 						out := runClient(t, 90*time.Second, argv, lib.script)
-						checkDeflateRun(t, out, m.mode, m.clientNCT, bits)
+						checkDeflateRun(t, out, m.mode, nct, bits)
 						st := srv.Stats().Deflate
 						if st.Inflated == 0 || st.Deflated == 0 {
 							t.Errorf("the server inflated %d and deflated %d messages: compression was not used both ways", st.Inflated, st.Deflated)
@@ -108,8 +115,9 @@ var extLine = regexp.MustCompile(`(?m)^EXT (.*)$`)
 
 // checkDeflateRun checks a client's output: every case passed, and the
 // negotiated extension is what the server's policy answers to the offer.
-func checkDeflateRun(t *testing.T, out string, mode codec.DeflateMode, clientNCT bool, bits int) {
+func checkDeflateRun(t *testing.T, out string, mode codec.DeflateMode, offer string, bits int) {
 	t.Helper()
+	clientNCT := offer == "client-nct"
 	if !regexp.MustCompile(`(?m)^ALL PASS ` + strconv.Itoa(deflateCases) + `$`).MatchString(out) {
 		t.Errorf("no ALL PASS %d line", deflateCases)
 	}
@@ -138,6 +146,12 @@ func checkDeflateRun(t *testing.T, out string, mode codec.DeflateMode, clientNCT
 		want["server_no_context_takeover"] = ""
 		want["client_no_context_takeover"] = ""
 		want["client_max_window_bits"] = strconv.Itoa(bits)
+	case offer == "server-bits":
+		want["server_max_window_bits"] = strconv.Itoa(bits)
+		want["client_max_window_bits"] = strconv.Itoa(bits)
+		if bits < 15 {
+			want["server_no_context_takeover"] = ""
+		}
 	default:
 		want["client_max_window_bits"] = strconv.Itoa(bits)
 	}

@@ -39,8 +39,8 @@ func FuzzInflate(f *testing.F) {
 }
 
 // FuzzRoundTrip compresses arbitrary messages with an arbitrary dictionary
-// and inflates them back. Invariants: exact round trip;
-// one byte less of limit gives ErrTooLarge.
+// and inflates them back, and with DeflateLimited. Invariants: exact
+// round trip; one byte less of limit gives ErrTooLarge.
 func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte("Hello"), []byte(nil))
 	f.Add(jsonMsg(2000, 1), jsonMsg(4096, 2))
@@ -58,6 +58,13 @@ func FuzzRoundTrip(f *testing.F) {
 			if _, err := Inflate(nil, z, w.Bytes(), len(msg)-1); err != ErrTooLarge {
 				t.Fatalf("limit len-1: %v", err)
 			}
+		}
+		// The window-limited compressor round-trips too (the window
+		// size taken from the dictionary's length).
+		bits := MinLimitBits + len(dict)%(MaxLimitBits-MinLimitBits+1)
+		zl := DeflateLimited(nil, msg, bits)
+		if got, err := Inflate(nil, zl, nil, len(msg)); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("limited %d round trip: %v", bits, err)
 		}
 	})
 }

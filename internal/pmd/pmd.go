@@ -119,7 +119,13 @@ func Deflate(dst, msg, dict []byte) []byte {
 	out := c.out.b
 	c.out.b = nil
 	compressors.Put(c)
-	if n := len(out); n-len(dst) >= 4 && out[n-4] == 0 && out[n-3] == 0 && out[n-2] == 0xff && out[n-1] == 0xff {
+	return trimTail(out, len(dst))
+}
+
+// trimTail removes the 0x00 0x00 0xff 0xff that ends a sync flush from
+// out, whose first start bytes were there before compressing.
+func trimTail(out []byte, start int) []byte {
+	if n := len(out); n-start >= 4 && out[n-4] == 0 && out[n-3] == 0 && out[n-2] == 0xff && out[n-1] == 0xff {
 		out = out[:n-4]
 	}
 	return out

@@ -2,10 +2,12 @@
 """permessage-deflate interop client: Python websockets (Debian
 python3-websockets), legacy asyncio API, for deflate_test.go.
 
-    /usr/bin/python3 deflate_websockets.py URL WINDOW_BITS client-nct|- [SIZE...]
+    /usr/bin/python3 deflate_websockets.py URL WINDOW_BITS client-nct|server-bits|- [SIZE...]
 
 Offers permessage-deflate with client_max_window_bits=WINDOW_BITS (and
 client_no_context_takeover + server_no_context_takeover with "client-nct",
+server_max_window_bits=WINDOW_BITS with "server-bits" -- zlib then inflates
+the server's messages with that window and fails on a reference past it --,
 "-" otherwise), then, for every size, sends a text message (UTF-8 JSON with
 multi-byte characters), a compressible binary one and (up to 16 KiB) a random
 binary one, each whole and then fragmented (send() with an async iterable:
@@ -28,6 +30,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 URL = sys.argv[1]
 BITS = int(sys.argv[2])
 CLIENT_NCT = len(sys.argv) > 3 and sys.argv[3] == "client-nct"
+SERVER_BITS = len(sys.argv) > 3 and sys.argv[3] == "server-bits"
 SIZES = [int(s) for s in sys.argv[4:]] or [16, 64, 256, 1024, 4096, 16384, 65536, 262144]
 RANDOM_MAX = 16384  # random (incompressible, echoed plain) messages up to this size
 BIG = 65536  # above this size: a text message fragmented, a binary one whole
@@ -83,6 +86,7 @@ async def main():
         server_no_context_takeover=CLIENT_NCT,
         client_no_context_takeover=CLIENT_NCT,
         client_max_window_bits=BITS,
+        server_max_window_bits=BITS if SERVER_BITS else None,
     )
     async with websockets.connect(URL, extensions=[ext], compression=None, max_size=None,
                                   ping_interval=None, open_timeout=TIMEOUT) as ws:

@@ -1,7 +1,7 @@
 // permessage-deflate interop client: Node ws (internal/interop/node_modules),
 // for deflate_test.go.
 //
-//   node deflate_ws.mjs URL WINDOW_BITS [client-nct|-] [SIZE...]
+//   node deflate_ws.mjs URL WINDOW_BITS [client-nct|server-bits|-] [SIZE...]
 //
 // Offers permessage-deflate with client_max_window_bits=WINDOW_BITS (and
 // client_no_context_takeover + server_no_context_takeover with
@@ -26,6 +26,9 @@ const WebSocket = require('ws');
 const [url, bitsArg, nctArg, ...sizeArgs] = process.argv.slice(2);
 const bits = Number(bitsArg);
 const clientNCT = nctArg === 'client-nct';
+// "server-bits": also offer server_max_window_bits=bits; Node's zlib then
+// inflates the server's messages with that window.
+const serverBits = nctArg === 'server-bits';
 const sizes = sizeArgs.length ? sizeArgs.map(Number) : [16, 64, 256, 1024, 4096, 16384, 65536, 262144];
 const RANDOM_MAX = 16384; // random (incompressible, echoed plain) messages up to this size
 const BIG = 65536; // above this size: a text message fragmented, a binary one whole
@@ -83,6 +86,9 @@ function fail(name, why) {
 }
 
 const perMessageDeflate = { clientMaxWindowBits: bits, threshold: 0 };
+if (serverBits) {
+  perMessageDeflate.serverMaxWindowBits = bits;
+}
 if (clientNCT) {
   perMessageDeflate.clientNoContextTakeover = true;
   perMessageDeflate.serverNoContextTakeover = true;
