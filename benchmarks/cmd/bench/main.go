@@ -8,6 +8,7 @@
 //	go run ./cmd/bench -report-only -mode full   # rewrite the report from out/full/results.json
 //	go run ./cmd/bench -mode quick -jobs large,stall   # only the large-message and stall jobs
 //	./bin/bench -mode full -build=false -jobs deflate   # only the permessage-deflate jobs
+//	./bin/bench -mode full -build=false -jobs tls       # only the wss:// jobs
 //
 // A run limited with -jobs keeps the other kinds' results of the stored
 // <out>/results.json (-merge, on by default) and rewrites the report from
@@ -31,9 +32,10 @@ import (
 
 func main() {
 	mode := flag.String("mode", "quick", "full, quick or smoke")
-	rounds := flag.Int("rounds", 0, "rounds (0: the mode's default)")
+	rounds := flag.Int("rounds", 0, "rounds of every kind of job (0: the mode's defaults)")
 	servers := flag.String("servers", "", "comma-separated servers to run (default all)")
-	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile,deflate (default all)")
+	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile,deflate,tls (default all)")
+	deflateKinds := flag.String("deflate-kinds", "idle,echo,bcast", "the deflate jobs to run: idle, echo, bcast")
 	merge := flag.Bool("merge", true, "with -jobs: keep the results of the other kinds from <out>/results.json")
 	bin := flag.String("bin", "bin", "directory for the built binaries")
 	build := flag.Bool("build", true, "build servers and loadgen first")
@@ -57,6 +59,17 @@ func main() {
 	}
 	if *rounds > 0 {
 		cfg.Rounds = *rounds
+		cfg.Deflate.Rounds, cfg.TLS.Rounds = *rounds, *rounds
+	}
+	kinds := strings.Split(*deflateKinds, ",")
+	if !contains(kinds, "idle") {
+		cfg.Deflate.Idle = nil
+	}
+	if !contains(kinds, "echo") {
+		cfg.Deflate.Echo = nil
+	}
+	if !contains(kinds, "bcast") {
+		cfg.Deflate.Bcast = nil
 	}
 	if *out == "" {
 		*out = filepath.Join("out", *mode)
@@ -77,7 +90,7 @@ func main() {
 	if *jobs != "" {
 		for _, k := range strings.Split(*jobs, ",") {
 			k = strings.TrimSpace(k)
-			if k != "profile" && k != "deflate" && !contains(suite.JobKinds, k) {
+			if k != "profile" && k != "deflate" && k != "tls" && !contains(suite.JobKinds, k) {
 				fail(fmt.Errorf("unknown job kind %q", k))
 			}
 			cfg.Jobs = append(cfg.Jobs, k)
@@ -115,6 +128,7 @@ func main() {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		suite.DeflateCommand = "cd benchmarks && ./bin/bench " + strings.Join(os.Args[1:], " ")
+		suite.TLSCommand = suite.DeflateCommand
 		var old *suite.Results
 		stored := filepath.Join(*out, "results.json")
 		if b, err := os.ReadFile(stored); err == nil && *merge && len(cfg.Jobs) > 0 {

@@ -42,7 +42,12 @@ type Options struct {
 	// (wsclient.Deflate*): a dial whose answer does not agree fails. "": none.
 	Deflate string
 	// Doc is the payload of echo messages and publishes ("" or DocJSON).
-	Doc             string
+	Doc string
+	// TLSCA, when set, makes every connection wss:// (crypto/tls, verifying
+	// the server's certificate against this CA's PEM file); TLSResume keeps
+	// a session cache per worker process.
+	TLSCA           string
+	TLSResume       bool
 	DialConcurrency int           // per worker; 0: 64
 	DialTimeout     time.Duration // 0: 10s
 
@@ -146,6 +151,7 @@ func (p *Pool) spawn(ctx context.Context) error {
 		SrcBase: p.opts.SrcBase, PerSource: p.opts.PerSource,
 		PingEveryMS: int(p.opts.PingEvery / time.Millisecond), DialConc: p.opts.DialConcurrency,
 		DialTimeoutMS: int(p.opts.DialTimeout / time.Millisecond), Deflate: p.opts.Deflate,
+		TLSCA: p.opts.TLSCA, TLSResume: p.opts.TLSResume,
 	}
 	if err := p.send(id, init); err != nil {
 		return err
@@ -621,4 +627,47 @@ func (p *Pool) CPU() time.Duration {
 		ticks += u + s
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// HandshakeResult is the outcome of Handshakes.
+type HandshakeResult struct {
+	Opened  int64 // connections opened and closed
+	Failed  int64
+	Resumed int64 // of Opened, TLS sessions resumed
+	Elapsed time.Duration
+}
+
+// Rate is connections opened per second.
+func (r HandshakeResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Opened) / r.Elapsed.Seconds()
+}
+
+// Handshakes has conc goroutines in one worker open and close connections
+// one after another for dur (see the handshake op). It needs no
+// connections held; it starts the worker if there is none.
+func (p *Pool) Handshakes(ctx context.Context, conc int, dur time.Duration) (HandshakeResult, error) {
+	var res HandshakeResult
+	if len(p.workers) == 0 {
+		if err := p.spawn(ctx); err != nil {
+			return res, err
+		}
+	}
+	if err := p.send(0, Command{Op: "handshake", Conns: conc, TimeoutMS: int(dur / time.Millisecond)}); err != nil {
+		return res, err
+	}
+	p.startBar("handshakes", 0)
+	evs, err := p.wait(ctx, []int{0}, "handshake", dur+time.Minute)
+	p.endBar()
+	ev := evs[0]
+	res.Opened, res.Failed, res.Resumed, res.Elapsed = ev.Msgs, ev.Count, int64(ev.OK), time.Duration(ev.ElapsedNS)
+	if err != nil {
+		return res, err
+	}
+	if ev.Err != "" && res.Opened == 0 {
+		return res, errors.New(ev.Err)
+	}
+	return res, nil
 }

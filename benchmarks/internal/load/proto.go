@@ -16,8 +16,10 @@
 // With permessage-deflate (Command.Deflate) every data message the worker
 // sends is compressed alone when that makes it smaller; an echo reply is
 // inflated in full and checked; a broadcast is inflated only as far as its
-// 13-byte header (marker, sequence, timestamp), except on one connection in
-// a hundred, which inflates it in full and checks its length.
+// 13-byte header (marker, sequence, timestamp), once per distinct
+// compressed payload per worker (every subscriber gets the same bytes),
+// except on one connection in a hundred, which inflates it in full and
+// checks its length.
 //
 // In raw mode (plain TCP, the bare gnet floor) an echo is size bytes back
 // for size bytes sent, and there is no broadcast and no stall.
@@ -33,7 +35,7 @@ const (
 
 // Command is one line from the coordinator to a worker.
 type Command struct {
-	Op string `json:"op"` // init, connect, echo, stall, bcast_begin, publish, bcast_end, close
+	Op string `json:"op"` // init, connect, echo, stall, bcast_begin, publish, bcast_end, handshake, close
 
 	// init
 	Addr          string `json:"addr,omitempty"`
@@ -47,6 +49,12 @@ type Command struct {
 	// Deflate is the permessage-deflate offer of every connection
 	// (wsclient.Deflate*); "": none.
 	Deflate string `json:"deflate,omitempty"`
+	// TLSCA, when set, is the PEM file of the CA the server's certificate
+	// chains to: every connection runs a crypto/tls handshake (wss://),
+	// verifying the server as the host of Addr; TLSResume keeps a session
+	// cache per worker so later handshakes resume earlier sessions.
+	TLSCA     string `json:"tls_ca,omitempty"`
+	TLSResume bool   `json:"tls_resume,omitempty"`
 
 	// connect: open N connections numbered First, First+1, ...
 	N     int `json:"n,omitempty"`
@@ -65,6 +73,9 @@ type Command struct {
 	// marker bytes, 64 different ones per echo job, cycled.
 	Doc string `json:"doc,omitempty"`
 
+	// handshake: Conns goroutines each open a connection (TCP, TLS, the
+	// WebSocket upgrade), close it, and open the next, for TimeoutMS.
+	//
 	// bcast_begin: K publishes follow; publish: send number Seq.
 	K   int `json:"k,omitempty"`
 	Seq int `json:"seq,omitempty"`

@@ -158,12 +158,22 @@ type DeflateBcast struct {
 	GenCPUPerDelivery float64 `json:"gen_cpu_per_delivery_ns"`
 }
 
+// DeflateRun is one run that produced some of the deflate results.
+type DeflateRun struct {
+	Command string    `json:"command"`
+	Started time.Time `json:"started"`
+	Took    float64   `json:"took_s"`
+	Rounds  int       `json:"rounds"`
+	Kinds   []string  `json:"kinds"` // idle, echo, bcast
+}
+
 // DeflateResults is what the permessage-deflate jobs measured.
 type DeflateResults struct {
 	Config  DeflateConfig  `json:"config"`
-	Command string         `json:"command"` // that produced them
+	Command string         `json:"command"` // of the latest run
 	Started time.Time      `json:"started"`
 	Took    float64        `json:"took_s"`
+	Runs    []DeflateRun   `json:"runs"` // every run whose results are here
 	Mem     []DeflateMem   `json:"mem"`
 	Echo    []DeflateEcho  `json:"echo"`
 	Bcast   []DeflateBcast `json:"bcast"`
@@ -255,7 +265,70 @@ func runDeflate(ctx context.Context, cfg Config, res *Results) error {
 		d.Health = append(d.Health, h)
 	}
 	d.Took = time.Since(d.Started).Seconds()
+	run := DeflateRun{Command: d.Command, Started: d.Started, Took: d.Took, Rounds: dc.Rounds}
+	for _, k := range []struct {
+		kind string
+		vs   []DeflateVariant
+	}{{"idle", dc.Idle}, {"echo", dc.Echo}, {"bcast", dc.Bcast}} {
+		if len(k.vs) > 0 {
+			run.Kinds = append(run.Kinds, k.kind)
+		}
+	}
+	d.Runs = []DeflateRun{run}
 	return nil
+}
+
+// mergeDeflate returns old with the kinds of deflate job fresh ran
+// replaced by fresh's.
+func mergeDeflate(old, fresh *DeflateResults) *DeflateResults {
+	if old == nil || fresh == nil || len(fresh.Runs) == 0 {
+		return fresh
+	}
+	out := *old
+	fc := fresh.Config
+	replaced := map[string]bool{}
+	for _, k := range fresh.Runs[0].Kinds {
+		replaced[k] = true
+	}
+	if replaced["idle"] {
+		out.Mem, out.Config.Idle, out.Config.IdleConns, out.Config.IdleMsgSize = fresh.Mem, fc.Idle, fc.IdleConns, fc.IdleMsgSize
+	}
+	if replaced["echo"] {
+		out.Echo, out.Config.Echo, out.Config.EchoConns, out.Config.EchoMsgs, out.Config.EchoSizes = fresh.Echo, fc.Echo, fc.EchoConns, fc.EchoMsgs, fc.EchoSizes
+	}
+	if replaced["bcast"] {
+		out.Bcast, out.Config.Bcast, out.Config.BcastSubs, out.Config.BcastK, out.Config.BcastSize, out.Config.BcastGap = fresh.Bcast, fc.Bcast, fc.BcastSubs, fc.BcastK, fc.BcastSize, fc.BcastGap
+	}
+	out.Command, out.Started, out.Took = fresh.Command, fresh.Started, fresh.Took
+	out.Runs = nil
+	for _, r := range old.Runs {
+		var kinds []string
+		for _, k := range r.Kinds {
+			if !replaced[k] {
+				kinds = append(kinds, k)
+			}
+		}
+		if len(kinds) > 0 {
+			r.Kinds = kinds
+			out.Runs = append(out.Runs, r)
+		}
+	}
+	out.Runs = append(out.Runs, fresh.Runs...)
+	out.Health = nil
+	for _, h := range old.Health {
+		keep := true
+		for k := range replaced {
+			if strings.Contains(h.Job, "-deflate-"+k+"-") {
+				keep = false
+			}
+		}
+		if keep {
+			out.Health = append(out.Health, h)
+		}
+	}
+	out.Health = append(out.Health, fresh.Health...)
+	out.Order = append(append([]string(nil), old.Order...), fresh.Order...)
+	return &out
 }
 
 // deflateIdleJob: after a warm-up (100 connections, 5 compressed echoes of
@@ -268,6 +341,9 @@ func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 		run.Err = err.Error()
 		cfg.note("%s: %v", j.v, err)
 		return run
+	}
+	if err := settleHeap(srv, cfg.Settle, 10*time.Second); err != nil {
+		return fail(err)
 	}
 	warm := load.NewPool(opts)
 	n := min(100, dc.IdleConns)
@@ -292,6 +368,12 @@ func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 		return fail(err)
 	}
 	run.BaseRSS, run.BaseHeap = base.RSS, base.HeapInuse
+	// heap profiles at the baseline and with the idle connections (the
+	// default sampling, one per 512 KiB): where a difference comes from,
+	// with go tool pprof -base
+	prof := filepath.Join(cfg.OutDir, "logs", fmt.Sprintf("r%d-deflate-idle-%s-%s", j.round, j.v.Server, j.v.Mode))
+	prof, _ = filepath.Abs(prof)
+	_, _ = srv.ask("heap " + prof + "-base.pprof")
 
 	pool := load.NewPool(opts)
 	defer pool.Close()
@@ -325,6 +407,7 @@ func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 		StackPer: (float64(m.StackInuse) - float64(base.StackInuse)) / c,
 		RSS:      m.RSS, HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, Goroutines: m.Goroutines,
 	}
+	_, _ = srv.ask("heap " + prof + "-idle.pprof")
 	cfg.note("%s at %d idle (deflate offer %q): %.0f B RSS, %.0f B heap per connection", j.v, m.Conns, opts.Deflate, run.Point.RSSPer, run.Point.HeapPer)
 	return run
 }
@@ -469,7 +552,13 @@ func Merge(old, fresh *Results, kinds []string) *Results {
 		out.Heap = fresh.Heap
 	}
 	if has("deflate") {
-		out.Deflate, out.Config.Deflate = fresh.Deflate, fresh.Config.Deflate
+		out.Deflate = mergeDeflate(old.Deflate, fresh.Deflate)
+		if out.Deflate != nil {
+			out.Config.Deflate = out.Deflate.Config
+		}
+	}
+	if has("tls") {
+		out.TLS, out.Config.TLS = fresh.TLS, fresh.Config.TLS
 	}
 	if len(tags) > 0 {
 		// the health of the replaced jobs goes with them

@@ -361,6 +361,10 @@ func WriteReport(r *Results, mdPath, imgDir, notes string) error {
 	if err := writeDeflate(w, r, rel, imgDir); err != nil {
 		return err
 	}
+	// wss:// (likewise)
+	if err := writeTLS(w, r, rel, imgDir); err != nil {
+		return err
+	}
 
 	// 100k
 	if len(s.Levels) > 0 && len(r.Mem) > 0 {

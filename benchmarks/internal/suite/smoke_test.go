@@ -13,7 +13,8 @@ import (
 // TestSmoke builds every server and the load generator and runs the whole
 // suite at tiny scale (20 connections; one 64 KiB and one 1 MiB echo; 5
 // stalled 1 MiB messages; permessage-deflate with switchboard in both modes
-// and gws), report and plots included, so the harness cannot rot unnoticed.
+// and gws; wss:// with gws, nbio and the net/http reference), report and
+// plots included, so the harness cannot rot unnoticed.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs every server")
@@ -36,7 +37,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Verbose() {
 		cfg.Progress = os.Stderr
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cfg)
 	if err != nil {
@@ -84,6 +85,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	checkDeflateSmoke(t, cfg, res)
+	checkTLSSmoke(t, cfg, res)
 	md := filepath.Join(cfg.OutDir, "benchmarks.md")
 	img := filepath.Join(cfg.OutDir, "img")
 	if err := WriteReport(res, md, img, "## Notes\n\nsmoke"); err != nil {
@@ -94,13 +96,14 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"## Memory per idle upgraded connection", "| switchboard |", "## Large messages: echo", "## Stalled partial messages", "## Targets", "smoke",
-		"## permessage-deflate", "### Idle connections with deflate negotiated", "### Echo of JSON documents", "### Broadcast of a JSON document", "### Targets (issue 12)"} {
+		"## permessage-deflate", "### Idle connections with deflate negotiated", "### Echo of JSON documents", "### Broadcast of a JSON document", "### Targets (issue 12)",
+		"## TLS (wss://)", "### Memory per idle wss:// connection", "### Echo over TLS", "### New wss:// connections (TLS handshakes)"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
 	pngs, _ := filepath.Glob(filepath.Join(img, "*.png"))
-	if len(pngs) != 12 {
+	if len(pngs) != 15 {
 		t.Errorf("plots: %v", pngs)
 	}
 	for _, p := range pngs {
@@ -149,6 +152,38 @@ func checkDeflateSmoke(t *testing.T, cfg Config, res *Results) {
 		b, ok := s.bcast[v]
 		if !ok || b.Complete != dc.BcastK || b.Lost != 0 || b.Bad != 0 || b.Subscribers != dc.BcastSubs || b.P50 <= 0 {
 			t.Errorf("%s broadcast: %+v", v, b)
+		}
+	}
+}
+
+// checkTLSSmoke checks the wss:// jobs: connections held over TLS, every
+// echo back, new connections opened with and without resumption.
+func checkTLSSmoke(t *testing.T, cfg Config, res *Results) {
+	t.Helper()
+	if res.TLS == nil {
+		t.Fatal("no TLS results")
+	}
+	s := summarizeTLS(res.TLS)
+	if len(s.errs) > 0 {
+		t.Fatalf("TLS errors:\n%s", strings.Join(s.errs, "\n"))
+	}
+	tc := cfg.TLS
+	for _, name := range tc.Servers {
+		if pts := s.mem[name]; len(pts) != 1 || pts[0].Conns != tc.Levels[0] || pts[0].RSSPer == 0 {
+			t.Errorf("%s TLS memory: %+v", name, pts)
+		}
+		if eps := s.echo[name]; len(eps) != 1 || eps[0].Rate <= 0 || eps[0].Errors != 0 {
+			t.Errorf("%s TLS echo: %+v", name, eps)
+		}
+	}
+	for _, name := range tc.HSServers {
+		for _, k := range tc.Keys {
+			for _, resume := range []bool{false, true} {
+				h, ok := s.hs[hsKey{name, k, resume}]
+				if !ok || h.Opened == 0 || h.Failed != 0 || h.CPUPer <= 0 || (h.Resumed > 0) != resume {
+					t.Errorf("%s %s resume=%v: %+v", name, k, resume, h)
+				}
+			}
 		}
 	}
 }

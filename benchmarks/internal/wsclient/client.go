@@ -6,6 +6,10 @@
 // Large messages cost it no more than they must: masking goes eight bytes
 // at a time, and a message is read header first, then its payload with one
 // io.ReadFull into a buffer the connection keeps for the next message.
+//
+// Dialer.Deflate offers permessage-deflate and fails the dial unless the
+// server agrees as offered (deflate.go); Dialer.TLS runs a crypto/tls
+// handshake first (wss://); Dialer.Count counts socket bytes.
 package wsclient
 
 import (
@@ -13,6 +17,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -55,6 +60,9 @@ type Dialer struct {
 	// Count, when not nil, counts the bytes this dialer's connections read
 	// from and write to their sockets (handshakes included).
 	Count *Counters
+	// TLS, when not nil, runs a crypto/tls client handshake with it on
+	// each connection before anything else (wss://, or TLS alone when Raw).
+	TLS *tls.Config
 }
 
 // Conn is one client connection. Writes are serialized by a mutex; reads
@@ -103,6 +111,18 @@ func (d *Dialer) Dial(addr, path string) (*Conn, error) {
 	}
 	if d.Count != nil {
 		nc = &countConn{Conn: nc, c: d.Count}
+	}
+	if d.TLS != nil {
+		tc := tls.Client(nc, d.TLS)
+		if d.Timeout > 0 {
+			_ = nc.SetDeadline(time.Now().Add(d.Timeout))
+		}
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		_ = nc.SetDeadline(time.Time{})
+		nc = tc
 	}
 	size := d.ReadBufferSize
 	if size <= 0 {
@@ -185,6 +205,15 @@ func (c *Conn) handshake(addr, path, deflate string) error {
 		return fmt.Errorf("%w: bad Sec-WebSocket-Accept", errHandshake)
 	}
 	return c.agree(deflate, ext)
+}
+
+// TLS returns the connection's TLS state; nil without TLS.
+func (c *Conn) TLS() *tls.ConnectionState {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		return &st
+	}
+	return nil
 }
 
 // NetConn returns the underlying connection.
@@ -436,11 +465,14 @@ func (c *Conn) Read(p []byte) (int, error) { return c.nc.Read(p) }
 // TIME_WAIT behind to eat the source ports of later runs.
 func (c *Conn) Close() error {
 	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn() // a reset, not a close_notify: as for plain TCP
+	}
 	if cc, ok := nc.(*countConn); ok {
 		nc = cc.Conn
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	return c.nc.Close()
+	return nc.Close()
 }

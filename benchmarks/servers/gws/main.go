@@ -11,6 +11,9 @@
 // gws.Broadcaster (encode once, written through each connection's queue).
 // Its payload limits are 16 MiB each way by default; -max-message N sets
 // both (ReadMaxPayloadSize, WriteMaxPayloadSize).
+//
+// -tls-cert and -tls-key serve wss:// instead (package tlsflag): crypto/tls
+// with its defaults.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"github.com/lxzan/gws"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
 )
 
 const (
@@ -83,6 +87,7 @@ func main() {
 	maxMsg := flag.Int("max-message", 0, "largest message in bytes, read and written (0: gws's default, 16 MiB)")
 	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
 	window := flag.Int("compression-window", 12, "window bits (9..15) per connection and direction under context-takeover")
+	tlsFlags := tlsflag.Register()
 	flag.Parse()
 	pd := gws.PermessageDeflate{Enabled: false}
 	switch *mode {
@@ -103,7 +108,7 @@ func main() {
 		WriteMaxPayloadSize: *maxMsg,
 	})
 	srv.OnError = func(net.Conn, error) {}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := tlsFlags.Listen(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

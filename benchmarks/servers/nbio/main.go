@@ -12,6 +12,10 @@
 // engine's ReadLimit to at least 2N: it bounds the bytes a connection
 // buffers while parsing, 64 MiB by default). It writes a message
 // in 32 KiB frames (its MaxWebsocketFramePayloadSize), left as it is.
+//
+// -tls-cert and -tls-key serve wss:// instead (package tlsflag): crypto/tls
+// with its defaults, through lesismal/llib v1.2.2, nbio's non-blocking
+// fork of it, as nbio's own TLS setup does.
 package main
 
 import (
@@ -21,11 +25,13 @@ import (
 	"os"
 	"sync"
 
+	llibtls "github.com/lesismal/llib/std/crypto/tls"
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
 )
 
 var (
@@ -75,6 +81,7 @@ func broadcast(data []byte) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9004", "listen address (loopback)")
 	maxMsg := flag.Int("max-message", 0, "largest message in bytes (0: nbio's default, 4 MiB)")
+	tlsFlags := tlsflag.Register()
 	mode := flag.String("compression", "off", "permessage-deflate: off or no-context-takeover (nbio has no context takeover)")
 	flag.Parse()
 	if *mode != "off" && *mode != "no-context-takeover" {
@@ -83,7 +90,7 @@ func main() {
 	}
 	logging.SetLevel(logging.LevelError)
 	u := newUpgrader(*maxMsg, *mode == "no-context-takeover")
-	engine := nbhttp.NewEngine(nbhttp.Config{
+	conf := nbhttp.Config{
 		Network:                 "tcp",
 		Addrs:                   []string{*addr},
 		MaxLoad:                 1000000,
@@ -92,7 +99,19 @@ func main() {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = u.Upgrade(w, r, nil)
 		}),
-	})
+	}
+	if tlsFlags.On() {
+		// nbio's non-blocking TLS, as its examples set it up: lesismal/llib's
+		// fork of crypto/tls (v1.2.2, the version nbio v1.6.8 requires)
+		pair, err := llibtls.LoadX509KeyPair(*tlsFlags.Cert, *tlsFlags.Key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		conf.Addrs, conf.AddrsTLS = nil, []string{*addr}
+		conf.TLSConfig = &llibtls.Config{Certificates: []llibtls.Certificate{pair}}
+	}
+	engine := nbhttp.NewEngine(conf)
 	if err := engine.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
