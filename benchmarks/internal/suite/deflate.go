@@ -300,8 +300,12 @@ func mergeDeflate(old, fresh *DeflateResults) *DeflateResults {
 		out.Bcast, out.Config.Bcast, out.Config.BcastSubs, out.Config.BcastK, out.Config.BcastSize, out.Config.BcastGap = fresh.Bcast, fc.Bcast, fc.BcastSubs, fc.BcastK, fc.BcastSize, fc.BcastGap
 	}
 	out.Command, out.Started, out.Took = fresh.Command, fresh.Started, fresh.Took
+	oldRuns := old.Runs
+	if len(oldRuns) == 0 { // results from before runs were recorded
+		oldRuns = []DeflateRun{{Command: old.Command, Started: old.Started, Took: old.Took, Rounds: old.Config.Rounds, Kinds: []string{"idle", "echo", "bcast"}}}
+	}
 	out.Runs = nil
-	for _, r := range old.Runs {
+	for _, r := range oldRuns {
 		var kinds []string
 		for _, k := range r.Kinds {
 			if !replaced[k] {

@@ -137,6 +137,10 @@ func TestMergeDeflate(t *testing.T) {
 	if strings.Join(hs, ",") != "r1-deflate-echo-x-off,r1-deflate-idle-x-on" {
 		t.Fatalf("health: %v", hs)
 	}
+	old.Runs = nil // results from before runs were recorded
+	if m := mergeDeflate(old, fresh); len(m.Runs) != 2 || m.Runs[0].Command != "a" || strings.Join(m.Runs[0].Kinds, ",") != "echo" {
+		t.Fatalf("runs from old results: %+v", m.Runs)
+	}
 	if mergeDeflate(nil, fresh) != fresh {
 		t.Fatal("nothing to merge into")
 	}
