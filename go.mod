@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/valyala/bytebufferpool v1.0.0
+	golang.org/x/crypto v0.45.0
 	golang.org/x/sys v0.48.0
 )
 

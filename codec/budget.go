@@ -91,3 +91,12 @@ type LargeBuffers interface {
 	// written. The caller no longer uses it.
 	Put(b []byte)
 }
+
+// Reserve charges n bytes held for a decoder's connection outside the
+// decoder (a server's partial TLS record, which must arrive whole before
+// its frames can be decoded), or refuses them, as the decoder's own bytes,
+// when they would pass the limit.
+func (b *Budget) Reserve(n int) bool { return b.take(n) }
+
+// Unreserve gives back n bytes charged by Reserve.
+func (b *Budget) Unreserve(n int) { b.give(n) }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,7 +219,35 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown Run performs when its
 	// context ends. 0: 10s.
 	ShutdownTimeout time.Duration
+
+	// TLS, when set, serves wss:// (TLS 1.2 and 1.3) with this standard
+	// configuration: certificates, GetCertificate (SNI, reload),
+	// GetConfigForClient, client certificates, MinVersion, cipher suites
+	// and ALPN are honoured because crypto/tls runs the handshake. With
+	// TLSAddr empty, Addr serves TLS only; with TLSAddr set, Addr serves
+	// plain ws:// and TLSAddr wss://, on the same loops. The Config is
+	// read per handshake and must not be modified after Run (use
+	// GetConfigForClient or GetCertificate to change it live). Its
+	// KeyLogWriter is honoured too. See docs/architecture.md (TLS).
+	TLS *tls.Config
+	// TLSAddr is the address for wss:// when Addr should stay plain.
+	TLSAddr string
+	// TLSHandshakeWorkers bounds the TLS handshakes computing at once
+	// (crypto/tls runs on a goroutine only while a handshake is in
+	// progress, off the event loops; one waiting for the client's next
+	// flight holds no worker). Others wait their turn, counted in
+	// Stats.TLS.HandshakesQueued. 0: 4 × GOMAXPROCS.
+	TLSHandshakeWorkers int
+	// MaxTLSHandshakes bounds the TLS handshakes in progress at once,
+	// server-wide (each holds a goroutine and crypto/tls's handshake state
+	// until it ends or HandshakeTimeout passes); a connection past it is
+	// closed before its handshake starts (Stats.Rejected["tls_handshakes"]).
+	// 0: DefaultMaxTLSHandshakes.
+	MaxTLSHandshakes int
 }
+
+// DefaultMaxTLSHandshakes is the default of Config.MaxTLSHandshakes.
+const DefaultMaxTLSHandshakes = 4096
 
 // DefaultConfig returns the recommended configuration listening on addr.
 func DefaultConfig(addr string) Config {
@@ -348,6 +377,7 @@ func (c Config) normalize() (Config, error) {
 	if c.DeflateThreshold == 0 {
 		c.DeflateThreshold = DefaultDeflateThreshold
 	}
+	errs = c.normalizeTLS(errs)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -54,12 +54,20 @@ type Conn struct {
 	closed    atomic.Bool // set once, on the loop, when the connection is done
 	state     connState
 	awaitPong bool
-	upgraded  bool // the 101 went out and OnOpen ran
+	flags     connFlags // flagUpgraded, flagTLS
 
 	// pmd is permessage-deflate (deflate.go), set before OnOpen and
 	// constant after; 0: not negotiated. The last spare byte of Conn.
 	pmd uint8
 }
+
+// connFlags are bits of Conn.flags.
+type connFlags uint8
+
+const (
+	flagUpgraded connFlags = 1 << iota // the 101 went out and OnOpen ran
+	flagTLS                            // served over TLS: the Conn is inside a tlsBox
+)
 
 // connExt holds what an idle connection does not need: it is allocated
 // when the application sets a value, the request kept more than path "/",
@@ -138,7 +146,7 @@ func (c *Conn) info() *connInfo {
 	if e := c.ext.Load(); e != nil && e.info != nil {
 		return e.info
 	}
-	if c.upgraded {
+	if c.flags&flagUpgraded != 0 {
 		return rootInfo
 	}
 	return nil

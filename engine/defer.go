@@ -173,7 +173,7 @@ func (l *loop) park(c *Conn, d *Decision) {
 // deferredPending is called by readHandshake while c waits for its
 // decision: the new bytes stay in gnet's buffer, within a bound.
 func (l *loop) deferredPending(c *Conn, d *Decision) {
-	if c.gc.InboundBuffered() > d.end+l.srv.cfg.MaxHeadSize {
+	if l.inBuffered(c) > d.end+l.srv.cfg.MaxHeadSize {
 		l.rejectCodec(c, codec.ErrHeadTooLarge, rejectHeadTooLarge) // OnClose cancels d
 	}
 }

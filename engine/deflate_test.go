@@ -413,8 +413,10 @@ func TestDeflateBomb(t *testing.T) {
 		t.Fatalf("stats %+v %v", st.Deflate, st.CloseCauses)
 	}
 	// The bomb cost at most about the limit (plus a pooled decompressor),
-	// not its 32 MiB.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+	// not its 32 MiB: ~270 KB when run alone. TotalAlloc is process-wide
+	// and servers of earlier tests may still be winding down, so the bound
+	// is half the inflated size, which a bomb inflated whole would pass.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
 		t.Fatalf("the bomb allocated %d bytes", alloc)
 	} else {
 		t.Logf("bomb of %d bytes (32 MiB inflated) cost %d bytes allocated", len(bomb), alloc)

@@ -18,6 +18,12 @@
 // bytes arrive), and a large reply the socket cannot take at once is held by
 // the engine, not copied, and written as the socket drains.
 //
+// wss:// runs on the same loops (Config.TLS, a standard *tls.Config;
+// TLSAddr to serve ws:// and wss:// side by side): crypto/tls runs each
+// handshake on a goroutine that lives only as long as the handshake, and
+// the TLS 1.3 record layer then runs on the loop, keeping only secrets and
+// sequence numbers per idle connection (see docs/architecture.md).
+//
 //	cfg := engine.DefaultConfig("127.0.0.1:8080")
 //	srv, _ := engine.New(cfg, engine.Handlers{
 //		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {

@@ -57,21 +57,28 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		} else {
 			l.stats.reject(rejectCapacity)
 		}
+		if s.isTLSConn(gc.LocalAddr()) {
+			return nil, gnet.Close // no plaintext answer on a TLS port
+		}
 		return serviceUnavailable, gnet.Close
 	}
 	if status, reason, ok := s.admit(gc.RemoteAddr()); !ok {
 		s.live.Add(-1)
 		l.stats.reject(reason)
+		if s.isTLSConn(gc.LocalAddr()) {
+			return nil, gnet.Close
+		}
 		return refusal(status), gnet.Close
 	}
 	remote, _ := gc.RemoteAddr().(*net.TCPAddr)
-	c := &Conn{
-		gc:     gc,
-		loop:   l,
-		id:     s.nextID.Add(1),
-		remote: remote,
-		state:  stateHandshake,
+	var c *Conn
+	if s.isTLSConn(gc.LocalAddr()) {
+		c = &(&tlsBox{}).c
+		c.flags = flagTLS
+	} else {
+		c = &Conn{}
 	}
+	c.gc, c.loop, c.id, c.remote, c.state = gc, l, s.nextID.Add(1), remote, stateHandshake
 	c.dec.Init(&s.decCfg)
 	gc.SetContext(c)
 	l.link(c)
@@ -89,6 +96,29 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	l := c.loop
 	l.enter()
 	l.busy, l.closeBusy = c, false
+	switch {
+	case c.flags&flagTLS != 0:
+		if c.state == stateClosed {
+			l.closeBusy = true
+		} else {
+			l.tlsTraffic(c)
+		}
+	default:
+		l.plainTraffic(c, gc)
+	}
+	closing := l.closeBusy
+	l.busy, l.closeBusy = nil, false
+	if c.closed.Load() {
+		c.dec.Release()
+	}
+	if closing {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// plainTraffic is OnTraffic for a ws:// connection.
+func (l *loop) plainTraffic(c *Conn, gc gnet.Conn) {
 	switch c.state {
 	case stateHandshake:
 		l.readHandshake(c)
@@ -104,15 +134,6 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	default:
 		l.closeBusy = true
 	}
-	closing := l.closeBusy
-	l.busy, l.closeBusy = nil, false
-	if c.closed.Load() {
-		c.dec.Release()
-	}
-	if closing {
-		return gnet.Close
-	}
-	return gnet.None
 }
 
 func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
@@ -123,13 +144,16 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	gc.SetContext(nil)
 	l := c.loop
 	l.enter()
-	wasOpen := c.upgraded
+	wasOpen := c.flags&flagUpgraded != 0
 	c.state = stateClosed
 	c.closed.Store(true)
 	l.wheel.Cancel(&c.timer)
 	cancelDeferred(c) // a pending upgrade decision: Accept now returns ErrClosed
 	l.dropPending(c)
 	releaseWindows(c)
+	if c.flags&flagTLS != 0 {
+		l.tlsClosed(c)
+	}
 	l.unlink(c)
 	e.s.live.Add(-1)
 	e.s.release(c.RemoteAddr())

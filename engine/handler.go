@@ -117,6 +117,11 @@ var (
 	// compressed message) was written to a connection that cannot take
 	// it (see Conn.SharedDeflate). Nothing was sent.
 	ErrNoSharedDeflate = errors.New("engine: compressed prepared frame needs permessage-deflate with server_no_context_takeover")
+	// ErrNotTLS: a connection on a TLS address did not start with a TLS
+	// handshake (plain HTTP is answered 400 first, as net/http does).
+	ErrNotTLS = errors.New("engine: not a TLS handshake on a TLS address")
+	// ErrTooManyTLSHandshakes: Config.MaxTLSHandshakes were in progress.
+	ErrTooManyTLSHandshakes = errors.New("engine: too many TLS handshakes in progress")
 )
 
 // UpgradeRequest is what the upgrade hook sees of a handshake. It is valid

@@ -17,7 +17,7 @@ func (l *loop) readHandshake(c *Conn) {
 		l.deferredPending(c, e.decision) // the hook deferred: wait for its answer
 		return
 	}
-	buf, _ := c.gc.Peek(-1)
+	buf := l.inPeek(c)
 	if len(buf) > 0 && (buf[0] < 'A' || buf[0] > 'Z') {
 		// Not an HTTP method (a TLS hello on a plain port, garbage): answer
 		// now rather than at the handshake timeout.
@@ -70,14 +70,17 @@ func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, 
 	}
 	out := appendUpgrade(l.resp[:0], key, resp, pmd)
 	l.resp = out[:0]
-	if _, err := c.gc.Write(out); err != nil || c.state == stateClosed {
+	if err := l.put(c, out, nil); err != nil || c.state == stateClosed {
 		return
 	}
 	if pmd != nil {
 		c.setDeflate(pmd)
 	}
-	_, _ = c.gc.Discard(end)
-	c.upgraded = true
+	l.inDiscard(c, end)
+	c.flags |= flagUpgraded
+	if t := c.tlsState(); t != nil {
+		t.cs = nil // seen by the upgrade hook; not kept
+	}
 	c.state = stateOpen
 	now := l.tick()
 	c.lastRecv = now
@@ -87,7 +90,7 @@ func (l *loop) open(c *Conn, key []byte, resp *UpgradeResponse, info *connInfo, 
 	l.stats.accepted.Add(1)
 	l.armHeartbeat(c)
 	l.dispatchOpen(c)
-	if c.state == stateOpen && c.gc.InboundBuffered() > 0 {
+	if c.state == stateOpen && l.inBuffered(c) > 0 {
 		l.readFrames(c)
 	}
 }
@@ -245,7 +248,7 @@ func (l *loop) reject(c *Conn, he *HTTPError, reason rejectReason) {
 }
 
 func (l *loop) respondAndClose(c *Conn, out []byte) {
-	_, _ = c.gc.Write(out)
+	_ = l.put(c, out, nil)
 	l.abort(c, &CloseError{Code: codec.CloseAbnormal})
 }
 

@@ -74,6 +74,12 @@ type loop struct {
 	inflateHeld int
 	zout        []byte // compressed message (permessage-deflate)
 
+	// TLS (tls_conn.go): expanded ciphers of recent connections, and
+	// scratch for plaintext opened and records sealed during one event.
+	tlsCache *[tlsCacheSize]tlsCacheEntry
+	tlsPlain []byte
+	tlsOut   []byte
+
 	stats loopStats
 }
 

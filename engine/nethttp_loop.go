@@ -66,12 +66,12 @@ func (s *Server) adopt(gc gnet.Conn, a *adoption) ([]byte, gnet.Action) {
 	gc.SetSafeContext(nil)
 	remote, _ := gc.RemoteAddr().(*net.TCPAddr)
 	c := &Conn{
-		gc:       gc,
-		loop:     l,
-		id:       s.nextID.Add(1),
-		remote:   remote,
-		state:    stateOpen,
-		upgraded: true,
+		gc:     gc,
+		loop:   l,
+		id:     s.nextID.Add(1),
+		remote: remote,
+		state:  stateOpen,
+		flags:  flagUpgraded,
 	}
 	c.dec.Init(&s.decCfg)
 	if a.deflateOK {

@@ -86,6 +86,14 @@ func (l *loop) outboundBuffered(c *Conn) int {
 // everything written before. A failed write has closed the connection
 // (gnet ran OnClose) and returns the error.
 func (l *loop) put(c *Conn, a, b []byte) error {
+	if c.flags&flagTLS != 0 {
+		return l.tlsPut(c, a, b) // sealed into records, then putRaw
+	}
+	return l.putRaw(c, a, b)
+}
+
+// putRaw is put for bytes as they go on the wire.
+func (l *loop) putRaw(c *Conn, a, b []byte) error {
 	if e := c.ext.Load(); e != nil && e.pend != nil {
 		l.enqueue(e.pend, a, b)
 		return nil

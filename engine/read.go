@@ -17,7 +17,7 @@ const directReadMax = 1 << 20
 // of it from the socket straight into its message buffer. It runs inside
 // OnTraffic; the caller turns l.closeBusy into gnet.Close.
 func (l *loop) readFrames(c *Conn) {
-	buf, _ := c.gc.Peek(-1)
+	buf := l.inPeek(c)
 	off := 0
 	now, nowMs := l.clock() // one clock read per batch of frames
 	for off < len(buf) && (c.state == stateOpen || c.state == stateClosing) {
@@ -38,10 +38,8 @@ func (l *loop) readFrames(c *Conn) {
 	if c.state == stateFailing {
 		off = len(buf) // the rest cannot be parsed; drain it
 	}
-	if off > 0 {
-		_, _ = c.gc.Discard(off) // never Discard(0): gnet treats n <= 0 as "everything"
-	}
-	if off == len(buf) {
+	l.inDiscard(c, off)
+	if off == len(buf) && c.flags&flagTLS == 0 { // TLS bytes must be opened first
 		l.readDirect(c, now, nowMs)
 	}
 	c.dec.Recycle()
@@ -190,6 +188,13 @@ func (l *loop) failProtocol(c *Conn, err error) {
 // shutdownWrite half-closes c's socket: the peer reads EOF after our
 // close frame.
 func (l *loop) shutdownWrite(c *Conn) {
+	if t := c.tlsState(); t != nil {
+		// TLS: close_notify goes before the FIN (RFC 8446 §6.1).
+		l.tlsCloseNotify(c, t)
+		if c.state == stateClosed || l.outboundBuffered(c) > 0 {
+			return // closed, or the FIN would cut the alert: TCP closes later
+		}
+	}
 	_ = syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR)
 }
 

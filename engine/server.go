@@ -28,6 +28,7 @@ type Server struct {
 
 	eng     gnet.Engine
 	addr    string // resolved listen address
+	tlsAddr string // resolved TLS listen address (Config.TLSAddr set)
 	ceiling int    // most connections held at once
 	booted  chan struct{}
 	done    chan struct{}
@@ -48,6 +49,8 @@ type Server struct {
 	stopOnce        sync.Once
 
 	mount mountState // connections handed over by net/http (nethttp.go)
+
+	tls *tlsServer // nil without Config.TLS (tls_handshake.go)
 }
 
 // New checks cfg and returns a server that will call h. Nothing listens
@@ -68,6 +71,9 @@ func New(cfg Config, h Handler) (*Server, error) {
 		done:    make(chan struct{}),
 	}
 	s.pump = newPump()
+	if cfg.TLS != nil {
+		s.tls = newTLSServer(&cfg)
+	}
 	s.decCfg = codec.DecoderConfig{
 		MaxMessageSize: cfg.MaxMessageSize,
 		Budget:         codec.NewBudget(cfg.InboundBudget),
@@ -98,6 +104,25 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.addr = addr
+	addrs := []string{"tcp://" + addr}
+	if s.cfg.TLSAddr != "" {
+		taddr, err := resolveAddr(s.cfg.TLSAddr)
+		if err == nil && taddr == addr {
+			err = errors.New("engine: TLSAddr is the same as Addr")
+		}
+		if err == nil && !s.cfg.ShareAddr && probeBeforeBind {
+			err = probeAddr(taddr)
+		}
+		if err != nil {
+			close(s.booted)
+			close(s.done)
+			return err
+		}
+		s.tlsAddr = taddr
+		_, p, _ := net.SplitHostPort(taddr)
+		s.tls.port, _ = strconv.Atoi(p)
+		addrs = append(addrs, "tcp://"+taddr)
+	}
 	if err := s.claimAddr(); err != nil { // see listen.go
 		close(s.booted)
 		close(s.done)
@@ -131,7 +156,7 @@ func (s *Server) Run(ctx context.Context) error {
 		opts = append(opts, gnet.WithSocketSendBuffer(n))
 	}
 	guard := s.guardAddr()
-	err = gnet.Run(&events{s: s}, "tcp://"+addr, opts...)
+	err = gnet.Rotate(&events{s: s}, addrs, opts...)
 	select {
 	case <-s.booted:
 	default:

@@ -16,3 +16,13 @@ func TestConnSize(t *testing.T) {
 		t.Fatalf("Conn grew to %d bytes; the budget is 128, one size class (see docs/architecture.md)", size)
 	}
 }
+
+// A TLS connection's Conn and TLS state share one allocation (tlsBox):
+// keep it within the 320-byte size class.
+func TestTLSBoxSize(t *testing.T) {
+	size := unsafe.Sizeof(tlsBox{})
+	t.Logf("tlsBox %d bytes (tlsConn %d)", size, unsafe.Sizeof(tlsConn{}))
+	if unsafe.Sizeof(uintptr(0)) == 8 && size > 320 {
+		t.Fatalf("tlsBox grew to %d bytes; the budget is 320, one size class (see docs/architecture.md)", size)
+	}
+}

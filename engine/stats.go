@@ -23,12 +23,15 @@ const (
 	rejectPerIP                                // MaxConnsPerIP reached (429)
 	rejectHandshakeRate                        // MaxHandshakesPerSecond reached (503)
 	rejectPendingUpgrades                      // MaxPendingUpgrades reached (503)
+	rejectTLSHandshakes                        // MaxTLSHandshakes reached (closed)
+	rejectTLS                                  // TLS handshake failed or not TLS (plain HTTP gets 400)
 	numRejectReasons
 )
 
 var rejectNames = [numRejectReasons]string{
 	"capacity", "shutdown", "head_too_large", "malformed", "invalid_upgrade",
 	"not_upgrade", "origin", "hook", "handshake_timeout", "per_ip", "handshake_rate", "pending_upgrades",
+	"tls_handshakes", "tls",
 }
 
 func (r rejectReason) String() string { return rejectNames[r] }
@@ -52,12 +55,15 @@ type loopStats struct {
 	inflated, inflatedIn, inflatedOut atomic.Uint64
 	deflated, deflatedIn, deflatedOut atomic.Uint64
 	inflateTooBig                     atomic.Uint64
-	rejects                           [numRejectReasons]atomic.Uint64
-	closes                            [16]atomic.Uint64 // codes 1000..1015
-	causes                            [numCloseCauses]atomic.Uint64
-	closesMu                          sync.Mutex
-	closesOther                       map[codec.CloseCode]uint64 // application codes, rare
-	_                                 [64]byte                   // keep loops' counters off one cache line
+	// TLS bytes (records) in and out after the handshake, KeyUpdates
+	// received, connections ended by a TLS alert or record error.
+	tlsIn, tlsOut, tlsKeyUpdates, tlsAlerts atomic.Uint64
+	rejects                                 [numRejectReasons]atomic.Uint64
+	closes                                  [16]atomic.Uint64 // codes 1000..1015
+	causes                                  [numCloseCauses]atomic.Uint64
+	closesMu                                sync.Mutex
+	closesOther                             map[codec.CloseCode]uint64 // application codes, rare
+	_                                       [64]byte                   // keep loops' counters off one cache line
 }
 
 func (s *loopStats) reject(r rejectReason) { s.rejects[r].Add(1) }
@@ -109,6 +115,8 @@ type Stats struct {
 	// Deflate counts permessage-deflate work (all zero when Config.Deflate
 	// is off).
 	Deflate DeflateStats
+	// TLS counts the TLS layer's work (all zero without Config.TLS).
+	TLS TLSStats
 }
 
 // DeflateStats counts permessage-deflate work. MessagesIn and BytesIn of
@@ -156,6 +164,10 @@ func (s *Server) Stats() Stats {
 		st.Deflate.DeflatedBytesIn += ls.deflatedIn.Load()
 		st.Deflate.DeflatedBytesOut += ls.deflatedOut.Load()
 		st.Deflate.TooBig += ls.inflateTooBig.Load()
+		st.TLS.BytesIn += ls.tlsIn.Load()
+		st.TLS.BytesOut += ls.tlsOut.Load()
+		st.TLS.KeyUpdates += ls.tlsKeyUpdates.Load()
+		st.TLS.Alerts += ls.tlsAlerts.Load()
 		for i := range ls.rejects {
 			if n := ls.rejects[i].Load(); n > 0 {
 				st.Rejected[rejectReason(i).String()] += n
@@ -176,6 +188,14 @@ func (s *Server) Stats() Stats {
 			st.Closes[code] += n
 		}
 		ls.closesMu.Unlock()
+	}
+	if ts := s.tls; ts != nil {
+		st.TLS.HandshakesInProgress = ts.active.Load()
+		st.TLS.HandshakesQueued = ts.queued.Load()
+		st.TLS.HandshakesCompleted = ts.completed.Load()
+		st.TLS.HandshakesFailed = ts.failed.Load()
+		st.TLS.TLS13 = ts.v13.Load()
+		st.TLS.TLS12 = ts.v12.Load()
 	}
 	return st
 }

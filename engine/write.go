@@ -165,6 +165,12 @@ func (l *loop) abort(c *Conn, report *CloseError) {
 	if e := c.extension(); e.closeReport == nil {
 		e.closeReport = report
 	}
+	if t := c.tlsState(); t != nil {
+		l.tlsCloseNotify(c, t)
+		if c.state == stateClosed {
+			return // the write failed and gnet closed it
+		}
+	}
 	if l.busy == c {
 		l.closeBusy = true
 		c.state = stateClosed

@@ -6,6 +6,12 @@
 //
 //	go run ./examples/broadcast -addr 127.0.0.1:8080 [-compression no-context-takeover]
 //
+// With -tls-cert FILE -tls-key FILE (re-read on SIGHUP) or -tls-self-signed
+// the page and the chat are served over https:// and wss:// on -addr, or
+// over both http/ws on -addr and https/wss on -tls-addr:
+//
+//	go run ./examples/broadcast -addr 127.0.0.1:8443 -tls-self-signed
+//
 // Several instances sharing one Redis form one chat: a message sent to any
 // instance reaches the room's clients on all of them.
 //
@@ -31,6 +37,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/examples/internal/compression"
+	"github.com/switchboard-ws/switchboard/examples/internal/tlsflags"
 	"github.com/switchboard-ws/switchboard/hub"
 	"github.com/switchboard-ws/switchboard/hub/redisbroker"
 )
@@ -47,12 +54,19 @@ func main() {
 	redisURL := flag.String("redis", "", "Redis URL (redis://host:port/db) to join other instances; empty: this instance only")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
 	applyCompression := compression.Flags()
+	tlsOpts := tlsflags.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
 	flag.Parse()
 	if err := applyCompression(&cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	tlsOn, err := tlsOpts.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cfg.TLS, cfg.TLSAddr = tlsOn.Config, tlsOn.Addr
 
 	level := slog.LevelWarn
 	if *verbose {
@@ -69,13 +83,22 @@ func main() {
 	startDebug(srv, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tlsOn.ReloadOnSignal(ctx, cfg.Logger, syscall.SIGHUP)
 	go func() {
 		if addr := srv.Addr(); addr != "" {
 			via := "this instance only"
 			if *redisURL != "" {
 				via = "Redis " + *redisURL
 			}
-			fmt.Printf("broadcast: chat on http://%s/ (rooms shared through %s)\n", addr, via)
+			urls := "http://" + addr + "/"
+			switch {
+			case tlsOn.Enabled() && tlsOn.Addr == "":
+				urls = "https://" + srv.TLSAddr() + "/"
+			case tlsOn.Enabled():
+				urls += " and https://" + srv.TLSAddr() + "/"
+			}
+			tlsOn.Print(os.Stdout)
+			fmt.Printf("broadcast: chat on %s (rooms shared through %s)\n", urls, via)
 		}
 	}()
 	if err := srv.Run(ctx); err != nil {

@@ -2,6 +2,12 @@
 // sent back on any path.
 //
 //	go run ./examples/echo -addr 127.0.0.1:8080 [-compression no-context-takeover]
+//
+// With -tls-cert FILE -tls-key FILE (re-read on SIGHUP) or -tls-self-signed
+// it serves wss:// on -addr, or plain ws:// on -addr and wss:// on
+// -tls-addr:
+//
+//	go run ./examples/echo -addr 127.0.0.1:8080 -tls-addr 127.0.0.1:8443 -tls-self-signed
 package main
 
 import (
@@ -16,6 +22,7 @@ import (
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/examples/internal/compression"
 	"github.com/switchboard-ws/switchboard/examples/internal/debugsrv"
+	"github.com/switchboard-ws/switchboard/examples/internal/tlsflags"
 	"github.com/switchboard-ws/switchboard/metrics"
 )
 
@@ -34,6 +41,7 @@ func main() {
 	flag.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "connections per client IP (0: unlimited)")
 	flag.IntVar(&cfg.MaxHandshakesPerSecond, "max-handshakes", cfg.MaxHandshakesPerSecond, "new connections per second, server-wide (0: unlimited)")
 	applyCompression := compression.Flags()
+	tlsOpts := tlsflags.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")
 	debugAddr := debugsrv.Flag()
 	flag.Parse()
@@ -41,6 +49,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	tlsOn, err := tlsOpts.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cfg.TLS, cfg.TLSAddr = tlsOn.Config, tlsOn.Addr
 
 	level := slog.LevelWarn
 	if *verbose {
@@ -66,9 +80,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tlsOn.ReloadOnSignal(ctx, cfg.Logger, syscall.SIGHUP)
 	go func() {
-		fmt.Printf("echo: listening on ws://%s/ (max %d connections, inbound budget %d MiB)\n",
-			srv.Addr(), srv.MaxConns(), srv.Stats().InboundBudget>>20)
+		urls := "ws://" + srv.Addr() + "/"
+		switch {
+		case tlsOn.Enabled() && tlsOn.Addr == "":
+			urls = "wss://" + srv.TLSAddr() + "/"
+		case tlsOn.Enabled():
+			urls += " and wss://" + srv.TLSAddr() + "/"
+		}
+		tlsOn.Print(os.Stdout)
+		fmt.Printf("echo: listening on %s (max %d connections, inbound budget %d MiB)\n",
+			urls, srv.MaxConns(), srv.Stats().InboundBudget>>20)
 	}()
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -12,6 +12,16 @@
 // ping/pong (the server's pings answered, for the clients that cannot send
 // pings) and a close with 1000 and a reason. See interop_test.go.
 //
+// tls_test.go runs the same clients and cases over wss://, against the echo
+// serving TLS only with a certificate from a CA the test makes: each client
+// verifies the certificate against that CA (INTEROP_CA; Node's built-in
+// WebSocket through NODE_EXTRA_CA_CERTS), and Chromium accepts it by its
+// SPKI pin (INTEROP_SPKI, --ignore-certificate-errors-spki-list). It also
+// drives the echo through `openssl s_client` forced to TLS 1.2 and to TLS
+// 1.3 (upgrade and masked frames on its stdin), and checks that
+// -tls-self-signed -tls-addr serves ws:// and wss:// at once with the SPKI
+// pin the echo prints.
+//
 // `make test` installs the clients when missing (.ci/peers.d/interop.sh); a
 // subtest whose client is absent skips and says how to get it. The npm
 // packages live in node_modules here, pinned by package-lock.json.

@@ -99,38 +99,43 @@ var clients = []client{
 // started with heartbeatFlags. Each subtest has its own pair of servers.
 func TestEchoInterop(t *testing.T) {
 	for _, c := range clients {
-		t.Run(c.name, func(t *testing.T) {
-			runner, skip := c.runner()
-			if skip != "" {
-				t.Skip(skip)
-			}
-			srv := startEcho(t)
-			hb := startEcho(t, heartbeatFlags...)
-			argv := append(runner, c.script, srv.url, hb.url)
-			if c.name == "chromium" {
-				argv = append(argv, artifactDir())
-			}
-			out := runClient(t, c.timeout, argv, c.script)
-			for _, name := range c.cases {
-				if !regexp.MustCompile(`(?m)^PASS ` + regexp.QuoteMeta(name) + `$`).MatchString(out) {
-					t.Errorf("case %s did not pass", name)
-				}
-			}
-			if !regexp.MustCompile(`(?m)^ALL PASS$`).MatchString(out) {
-				t.Errorf("%s printed no ALL PASS line", c.script)
-			}
-			if c.name == "chromium" {
-				// The cross-origin page's WebSocket must have been refused by
-				// the server's origin policy, not by the browser.
-				if !strings.Contains(srv.log(), "status=403 reason=origin") {
-					t.Errorf("echo logged no origin refusal (403) for the cross-origin page")
-				}
-				t.Logf("screenshots in %s", artifactDir())
-			}
-			if t.Failed() {
-				t.Logf("%s output:\n%s", c.script, out)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { runEchoClient(t, c) })
+	}
+}
+
+// runEchoClient runs client c against a pair of echoes started with flags
+// (the second with heartbeatFlags too) and checks its cases.
+func runEchoClient(t *testing.T, c client, flags ...string) {
+	t.Helper()
+	runner, skip := c.runner()
+	if skip != "" {
+		t.Skip(skip)
+	}
+	srv := startEcho(t, flags...)
+	hb := startEcho(t, append(append([]string(nil), flags...), heartbeatFlags...)...)
+	argv := append(runner, c.script, srv.url, hb.url)
+	if c.name == "chromium" {
+		argv = append(argv, artifactDir())
+	}
+	out := runClient(t, c.timeout, argv, c.script)
+	for _, name := range c.cases {
+		if !regexp.MustCompile(`(?m)^PASS ` + regexp.QuoteMeta(name) + `$`).MatchString(out) {
+			t.Errorf("case %s did not pass", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^ALL PASS$`).MatchString(out) {
+		t.Errorf("%s printed no ALL PASS line", c.script)
+	}
+	if c.name == "chromium" {
+		// The cross-origin page's WebSocket must have been refused by
+		// the server's origin policy, not by the browser.
+		if !strings.Contains(srv.log(), "status=403 reason=origin") {
+			t.Errorf("echo logged no origin refusal (403) for the cross-origin page")
+		}
+		t.Logf("screenshots in %s", artifactDir())
+	}
+	if t.Failed() {
+		t.Logf("%s output:\n%s", c.script, out)
 	}
 }
 
@@ -163,12 +168,15 @@ func runClient(t *testing.T, timeout time.Duration, argv []string, script string
 
 type echoServer struct {
 	url    string
+	stdout *syncBuffer // the lines printed up to the listening line, at least
 	stderr *syncBuffer
 }
 
 func (e *echoServer) log() string { return e.stderr.String() }
 
-var listening = regexp.MustCompile(`echo: listening on (ws://\S+/)`)
+// listening finds the first URL the echo prints: ws://, or wss:// when it
+// serves TLS only (see tls_test.go).
+var listening = regexp.MustCompile(`echo: listening on (wss?://\S+/)`)
 
 // startEcho starts the echo example on a free loopback port (-v logs every
 // connection problem to stderr) and stops it gracefully when t ends,
@@ -181,7 +189,7 @@ func startEcho(t *testing.T, flags ...string) *echoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &echoServer{stderr: &syncBuffer{}}
+	e := &echoServer{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -190,6 +198,7 @@ func startEcho(t *testing.T, flags ...string) *echoServer {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			_, _ = fmt.Fprintln(e.stdout, sc.Text())
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case urls <- m[1]:

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -52,6 +53,10 @@ type DialOptions struct {
 	// LocalAddr is an optional source address to bind before connecting:
 	// an IP ("127.0.0.2") or an IP and port ("127.0.0.2:0").
 	LocalAddr string
+	// TLS, when set, runs a TLS handshake (crypto/tls client) right after
+	// connecting: the client then speaks wss://. Client.Conn is the
+	// *tls.Conn; CloseWrite sends close_notify.
+	TLS *tls.Config
 }
 
 // HandshakeError is returned by Dial when the server answers the upgrade
@@ -111,6 +116,16 @@ func DialRaw(addr string, opts *DialOptions) (*Client, error) {
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if o.TLS != nil {
+		tc := tls.Client(conn, o.TLS)
+		_ = tc.SetDeadline(time.Now().Add(cmp.Or(o.Timeout, DefaultTimeout)))
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		_ = tc.SetDeadline(time.Time{})
+		conn = tc
 	}
 	return &Client{
 		Conn:         conn,
@@ -338,6 +353,9 @@ func (c *Client) Close() error {
 
 // CloseWrite shuts down the sending side of the TCP connection (sends FIN).
 func (c *Client) CloseWrite() error {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.CloseWrite()
+	}
 	tc, ok := c.Conn.(*net.TCPConn)
 	if !ok {
 		return fmt.Errorf("wstest: %T has no CloseWrite", c.Conn)

@@ -30,6 +30,8 @@ const browser = await chromium.launchPersistentContext(profile, {
   args: [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    // https:// with a self-signed certificate: accepted by its SPKI pin(s).
+    ...(process.env.SPKI_PINS ? ["--ignore-certificate-errors-spki-list=" + process.env.SPKI_PINS] : []),
   ],
   timeout: 30_000,
 }).catch((err) => {

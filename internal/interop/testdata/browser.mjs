@@ -16,6 +16,10 @@
 // WebSocket must be refused. The server-ping case runs on a page from the
 // heartbeat echo's own /healthz.
 //
+// Over wss:// the pages come over https:// from the same ports, and
+// Chromium accepts the echo's certificate by the SHA-256 SPKI pin in
+// INTEROP_SPKI (--ignore-certificate-errors-spki-list).
+//
 // Screenshots of both pages go to ARTIFACT_DIR (default ../artifacts).
 // Prints "PASS <case>" or "FAIL <case>: why" per case and "ALL PASS" at the
 // end; exits non-zero on any failure. Never downloads a browser: CHROMIUM
@@ -31,6 +35,8 @@ const wsURL = new URL(process.argv[2]);
 const hbURL = new URL(process.argv[3]);
 const artifacts = process.argv[4] || path.join(here, '..', 'artifacts');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const http = wsURL.protocol === 'wss:' ? 'https' : 'http';
+const pinArgs = process.env.INTEROP_SPKI ? [`--ignore-certificate-errors-spki-list=${process.env.INTEROP_SPKI}`] : [];
 
 const casesJS = fs.readFileSync(path.join(here, 'web_cases.js'), 'utf8');
 function pageHTML(params) {
@@ -52,7 +58,7 @@ try {
     timeout: 30000,
     viewport: { width: 1000, height: 420 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...pinArgs],
   });
 
   async function runPage(pageURL, params, shot) {
@@ -74,11 +80,11 @@ try {
   console.log(`   (${await first.evaluate(() => navigator.userAgent)})`);
 
   const runs = [
-    [`http://127.0.0.1:${wsURL.port}/healthz`, { ws: wsURL.href }, 'browser.png'],
+    [`${http}://127.0.0.1:${wsURL.port}/healthz`, { ws: wsURL.href }, 'browser.png'],
     // The heartbeat echo listens on another port, another origin: its page
     // comes from there.
-    [`http://127.0.0.1:${hbURL.port}/healthz`, { ws: hbURL.href, mode: 'heartbeat' }, 'browser-heartbeat.png'],
-    [`http://localhost:${wsURL.port}/healthz`, { ws: wsURL.href, mode: 'refused' }, 'browser-refused.png'],
+    [`${http}://127.0.0.1:${hbURL.port}/healthz`, { ws: hbURL.href, mode: 'heartbeat' }, 'browser-heartbeat.png'],
+    [`${http}://localhost:${wsURL.port}/healthz`, { ws: wsURL.href, mode: 'refused' }, 'browser-refused.png'],
   ];
   for (const [pageURL, params, shot] of runs) failed.push(...(await runPage(pageURL, params, shot)).failed);
   console.log(`   (screenshots in ${artifacts}: ${runs.map((r) => r[2]).join(', ')})`);

@@ -6,6 +6,9 @@ on_message=...) with run_forever(), and drives every case from the callbacks.
 
     /usr/bin/python3 client.py ws://127.0.0.1:PORT/ ws://127.0.0.1:HBPORT/
 
+Over wss:// the CA that signed the echo's certificate is read from the file
+named by INTEROP_CA and passed as run_forever(sslopt={"ca_certs": ...}).
+
 The first URL is an echo with default settings; the server-ping case runs on
 a fresh, quiet connection to the second, an echo that pings often
 (-ping-interval 200ms), and checks the pings are answered (run_forever does
@@ -30,6 +33,8 @@ PING = b"interop-ping"
 MID_PING = b"mid-fragment"
 CLOSE_REASON = "bye — ok"
 IDLE = 4.0  # seconds of silence: past the heartbeat echo's ping interval + pong timeout
+# wss://: trust the test's CA (certificate and host name are verified).
+SSLOPT = {"ca_certs": os.environ["INTEROP_CA"]} if os.environ.get("INTEROP_CA") else None
 
 failures = []
 passed = []
@@ -176,7 +181,7 @@ def server_ping():
 
     ws = websocket.WebSocketApp(HB_URL, on_open=on_open, on_message=on_message,
                                 on_ping=on_ping, on_close=on_close, on_error=on_error)
-    ws.run_forever()
+    ws.run_forever(sslopt=SSLOPT)
 
 
 def main():
@@ -185,7 +190,7 @@ def main():
     timer.start()
     ws = websocket.WebSocketApp(URL, on_open=on_open, on_message=on_message,
                                 on_pong=on_pong, on_close=on_close, on_error=on_error)
-    ws.run_forever()
+    ws.run_forever(sslopt=SSLOPT)
     if not failures:
         server_ping()
     timer.cancel()

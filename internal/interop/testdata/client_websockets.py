@@ -3,6 +3,9 @@
 
     /usr/bin/python3 client_websockets.py ws://127.0.0.1:PORT/ ws://127.0.0.1:HBPORT/
 
+Over wss:// the CA that signed the echo's certificate is read from the file
+named by INTEROP_CA.
+
 The first URL is an echo with default settings; the server-ping case runs on
 a fresh, quiet connection to the second, an echo that pings often
 (-ping-interval 200ms), and checks that the pings are answered (websockets
@@ -12,6 +15,8 @@ Prints "PASS <case>" or "FAIL <case>: why" per case and "ALL PASS" at the
 end; exits non-zero on any failure.
 """
 import asyncio
+import os
+import ssl
 import sys
 
 import websockets
@@ -24,6 +29,8 @@ FRAGMENTS = ["frag", "🎉ment", " — 分片", " — done"]
 CLOSE_REASON = "bye — ok"
 IDLE = 4.0  # past the heartbeat echo's ping interval + pong timeout
 TIMEOUT = 20
+# wss://: a context trusting the test's CA (None for ws://).
+SSL = ssl.create_default_context(cafile=os.environ["INTEROP_CA"]) if os.environ.get("INTEROP_CA") else None
 
 failures = []
 
@@ -51,7 +58,7 @@ def expect(cond, why):
 async def main():
     # The library's own keepalive stays off: the cases send their own pings.
     async with websockets.connect(URL, max_size=2 << 20, ping_interval=None,
-                                  open_timeout=TIMEOUT) as ws:
+                                  open_timeout=TIMEOUT, ssl=SSL) as ws:
 
         async def utf8():
             await ws.send(TEXT)
@@ -95,7 +102,7 @@ async def main():
         # and websockets answers them by itself. After a quiet spell longer
         # than the server's ping interval plus pong timeout the connection
         # must still work.
-        async with websockets.connect(HB_URL, ping_interval=None, open_timeout=TIMEOUT) as hb:
+        async with websockets.connect(HB_URL, ping_interval=None, open_timeout=TIMEOUT, ssl=SSL) as hb:
             await asyncio.sleep(IDLE)
             await hb.send("after-idle")
             got = await hb.recv()

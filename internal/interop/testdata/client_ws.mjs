@@ -2,6 +2,9 @@
 //
 //   node client_ws.mjs ws://127.0.0.1:PORT/ ws://127.0.0.1:HBPORT/
 //
+// Over wss:// the CA that signed the echo's certificate is read from the
+// file named by INTEROP_CA (the ca option).
+//
 // The first URL is an echo with default settings; the server-ping case runs
 // on a fresh, quiet connection to the second, an echo that pings often
 // (-ping-interval 200ms), and checks that the pings arrive and are answered
@@ -10,6 +13,7 @@
 // Prints "PASS <case>" or "FAIL <case>: why" per case and "ALL PASS" at the
 // end; exits non-zero on any failure.
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -22,6 +26,8 @@ const FRAG_TEXT = 'frag🎉ment — 分片 — done';
 const CLOSE_REASON = 'bye — ok';
 const IDLE_MS = 4000; // past the heartbeat echo's ping interval + pong timeout
 const TIMEOUT_MS = 20000;
+// wss://: trust the test's CA (certificate and host name are verified).
+const tlsOpts = process.env.INTEROP_CA ? { ca: fs.readFileSync(process.env.INTEROP_CA) } : {};
 
 let failed = false;
 const log = (s) => console.log(s);
@@ -47,7 +53,7 @@ async function nextMessage() {
   return m;
 }
 
-const ws = new WebSocket(url, { maxPayload: 2 << 20, perMessageDeflate: false });
+const ws = new WebSocket(url, { maxPayload: 2 << 20, perMessageDeflate: false, ...tlsOpts });
 const pongs = [];
 ws.on('message', (data, isBinary) => {
   const m = { data, isBinary };
@@ -105,7 +111,7 @@ const cases = [
 
 // server-ping, on its own quiet connection to the heartbeat echo.
 async function serverPing() {
-  const hb = new WebSocket(hbURL, { perMessageDeflate: false });
+  const hb = new WebSocket(hbURL, { perMessageDeflate: false, ...tlsOpts });
   let pings = 0;
   let closed = null;
   const closedP = new Promise((resolve) => hb.on('close', (code) => { closed = code; resolve(code); }));
