@@ -15,7 +15,8 @@
 // offers permessage-deflate (package wsclient) and fails every connection
 // whose handshake does not agree to it; -doc json sends generated JSON
 // documents (package jsondoc) instead of bytes of one value. Echo reports
-// the socket bytes per round trip both ways.
+// the socket bytes per round trip both ways. -tls-ca FILE makes every
+// connection wss:// (crypto/tls, verifying the server against that CA).
 //
 // Every message and timing protocol is described in package load. Every
 // loop is bounded in count and time.
@@ -66,6 +67,8 @@ func main() {
 	quiet := fs.Bool("q", false, "no progress bar")
 	deflate := fs.String("deflate", "", "permessage-deflate offer: no-context-takeover, context-takeover or server-context-takeover (default none)")
 	doc := fs.String("doc", "", "payload: json for generated JSON documents (default bytes of one value)")
+	tlsCA := fs.String("tls-ca", "", "wss://: PEM file of the CA the server's certificate chains to")
+	tlsResume := fs.Bool("tls-resume", false, "wss://: keep a TLS session cache per worker (resumption)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -73,6 +76,7 @@ func main() {
 	opts := load.Options{
 		Addr: *addr, Path: *path, Raw: *raw, SrcBase: *src, PerSource: *perSrc,
 		PerProcess: *perProc, PingEvery: *ping, Progress: os.Stderr, Deflate: *deflate, Doc: *doc,
+		TLSCA: *tlsCA, TLSResume: *tlsResume,
 	}
 	if *quiet {
 		opts.Progress = nil

@@ -21,9 +21,6 @@ import (
 //     P-256 and an RSA-2048 certificate, with session resumption off and
 //     on, against net/http + crypto/tls alone (servers/tlsref) on the same
 //     certificate.
-//
-// The switchboard server has no TLS yet on this branch; it joins the lists
-// once engine.Config.TLS lands.
 
 // TLSConfig sizes the TLS jobs; zero Rounds: none.
 type TLSConfig struct {
@@ -49,7 +46,7 @@ func fullTLS() TLSConfig {
 		Servers:   []string{"nbio", "gws", "gorilla", "coder"},
 		Levels:    []int{1000, 5000, 10000, 19000},
 		EchoConns: 1000, EchoMsgs: 100, EchoSizes: []int{64, 1024},
-		HSServers: []string{"tlsref", "nbio", "gws", "gorilla", "coder"},
+		HSServers: []string{"tlsref", "switchboard", "nbio", "gws", "gorilla", "coder"},
 		Keys:      []string{certs.ECDSA, certs.RSA},
 		HSConc:    16, HSDur: 4 * time.Second,
 	}
@@ -63,9 +60,9 @@ func quickTLS() TLSConfig {
 
 func smokeTLS() TLSConfig {
 	return TLSConfig{
-		Rounds: 1, Servers: []string{"gws", "nbio"}, Levels: []int{20},
+		Rounds: 1, Servers: []string{"switchboard", "gws", "nbio"}, Levels: []int{20},
 		EchoConns: 10, EchoMsgs: 5, EchoSizes: []int{64},
-		HSServers: []string{"tlsref", "gws"}, Keys: []string{certs.ECDSA}, HSConc: 2, HSDur: 500 * time.Millisecond,
+		HSServers: []string{"tlsref", "switchboard", "gws"}, Keys: []string{certs.ECDSA}, HSConc: 2, HSDur: 500 * time.Millisecond,
 	}
 }
 

@@ -8,6 +8,9 @@
 // examples' flag of the same name does; DeflateThreshold stays at its
 // default (128 bytes).
 //
+// -tls-cert and -tls-key serve wss:// instead (Config.TLS, crypto/tls with
+// its defaults; package tlsflag).
+//
 // -max-message N (the large-message jobs) admits messages up to N bytes and
 // lifts what would otherwise hold such a message back: the per-connection
 // rate limits are off and the outbound limit is 2N, so one message of N
@@ -22,6 +25,7 @@ import (
 	"os"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 )
@@ -52,7 +56,14 @@ func main() {
 	maxMsg := flag.Int64("max-message", 0, "largest message in bytes, with no rate limits and a 2x outbound limit (0: engine defaults)")
 	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
 	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits, "window bits (9..15) per connection and direction under context-takeover")
+	tlsFlags := tlsflag.Register()
 	flag.Parse()
+	tlsCfg, err := tlsFlags.Config()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cfg.TLS = tlsCfg
 	if err := applyCompression(&cfg, *mode, *window); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
