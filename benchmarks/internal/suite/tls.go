@@ -43,7 +43,7 @@ type TLSConfig struct {
 func fullTLS() TLSConfig {
 	return TLSConfig{
 		Rounds:    1,
-		Servers:   []string{"nbio", "gws", "gorilla", "coder"},
+		Servers:   []string{"switchboard", "nbio", "gws", "gorilla", "coder"},
 		Levels:    []int{1000, 5000, 10000, 19000},
 		EchoConns: 1000, EchoMsgs: 100, EchoSizes: []int{64, 1024},
 		HSServers: []string{"tlsref", "switchboard", "nbio", "gws", "gorilla", "coder"},

@@ -297,6 +297,13 @@ func writeTLS(w func(string, ...any), r *Results, rel, imgDir string) error {
 		}
 		w("\n![server CPU per new wss connection](%s/%s)\n\nCommand: %s (handshake jobs).\n\n", rel, hsImg, cmd)
 	}
+	if lines := tlsTargets(t, s); len(lines) > 0 {
+		w("### Targets (issue 11)\n\n")
+		for _, l := range lines {
+			w("- %s\n", l)
+		}
+		w("\n")
+	}
 	if len(s.errs) > 0 {
 		w("Problems during these jobs:\n\n")
 		for _, e := range s.errs {
@@ -312,4 +319,48 @@ func tlsTitle(r *Results, name string) string {
 		return "net/http + crypto/tls (tlsref)"
 	}
 	return r.title(name)
+}
+
+// tlsTargets states issue 11's measurable targets for switchboard.
+func tlsTargets(t *TLSResults, s tlsSummary) []string {
+	var out []string
+	sb := s.mem["switchboard"]
+	nb := s.mem["nbio"]
+	for li, n := range t.Config.Levels {
+		if n != 10000 || li >= len(sb) {
+			continue
+		}
+		v := sb[li].RSSPer
+		out = append(out, verdict(v <= 3.5*1024, fmt.Sprintf("RSS per idle wss:// connection at 10k at most 3.5 KB (clients offering the default post-quantum key share): %s", bytesStr(v))))
+		if li < len(nb) && nb[li].RSSPer > 0 {
+			out = append(out, verdict(v <= 0.5*nb[li].RSSPer, fmt.Sprintf("at most half of nbio's in the same run: %s vs %s = %.2f×", bytesStr(v), bytesStr(nb[li].RSSPer), v/nb[li].RSSPer)))
+		}
+		out = append(out, "(aim) "+verdict(v <= 2*1024, fmt.Sprintf("2 KB or less: %s", bytesStr(v))))
+	}
+	for si, size := range t.Config.EchoSizes {
+		pts := s.echo["switchboard"]
+		if si >= len(pts) || pts[si].CPUPerMsg == 0 {
+			continue
+		}
+		best, who := 0.0, ""
+		for _, name := range t.Config.Servers {
+			if p := s.echo[name]; name != "switchboard" && si < len(p) && p[si].CPUPerMsg > 0 && (best == 0 || p[si].CPUPerMsg < best) {
+				best, who = p[si].CPUPerMsg, name
+			}
+		}
+		if best > 0 {
+			v := pts[si].CPUPerMsg
+			out = append(out, "(supplementary) "+verdict(v < best, fmt.Sprintf("least server CPU per echo round trip over TLS, %s: %.1f µs vs best peer %s %.1f µs = %.2f×", sizeStr(size), v/1e3, who, best/1e3, v/best)))
+		}
+	}
+	for _, k := range t.Config.Keys {
+		for _, res := range []bool{false, true} {
+			h, ok := s.hs[hsKey{"switchboard", k, res}]
+			ref, ok2 := s.hs[hsKey{"tlsref", k, res}]
+			if ok && ok2 && ref.CPUPer > 0 {
+				out = append(out, "(supplementary) "+verdict(h.CPUPer <= 1.1*ref.CPUPer, fmt.Sprintf("server CPU per new connection within 1.1× of net/http + crypto/tls, %s certificate, resumption %s: %.0f vs %.0f µs = %.2f×", k, onOff(res), h.CPUPer/1e3, ref.CPUPer/1e3, h.CPUPer/ref.CPUPer)))
+			}
+		}
+	}
+	return out
 }
