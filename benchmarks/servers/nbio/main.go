@@ -15,7 +15,7 @@
 //
 // -tls-cert and -tls-key serve wss:// instead (package tlsflag): crypto/tls
 // with its defaults, through lesismal/llib v1.2.2, nbio's non-blocking
-// fork of it, as nbio's own TLS setup does.
+// fork of it (nbhttp.Config.AddrsTLS with an llib TLSConfig).
 package main
 
 import (
@@ -101,7 +101,7 @@ func main() {
 		}),
 	}
 	if tlsFlags.On() {
-		// nbio's non-blocking TLS, as its examples set it up: lesismal/llib's
+		// nbio's non-blocking TLS: lesismal/llib's
 		// fork of crypto/tls (v1.2.2, the version nbio v1.6.8 requires)
 		pair, err := llibtls.LoadX509KeyPair(*tlsFlags.Cert, *tlsFlags.Key)
 		if err != nil {
