@@ -7,6 +7,12 @@
 //	go run ./cmd/bench -mode full
 //	go run ./cmd/bench -report-only -mode full   # rewrite the report from out/full/results.json
 //	go run ./cmd/bench -mode quick -jobs large,stall   # only the large-message and stall jobs
+//	./bin/bench -mode full -build=false -jobs deflate   # only the permessage-deflate jobs
+//	./bin/bench -mode full -build=false -jobs tls       # only the wss:// jobs
+//
+// A run limited with -jobs keeps the other kinds' results of the stored
+// <out>/results.json (-merge, on by default) and rewrites the report from
+// both.
 package main
 
 import (
@@ -26,9 +32,11 @@ import (
 
 func main() {
 	mode := flag.String("mode", "quick", "full, quick or smoke")
-	rounds := flag.Int("rounds", 0, "rounds (0: the mode's default)")
+	rounds := flag.Int("rounds", 0, "rounds of every kind of job (0: the mode's defaults)")
 	servers := flag.String("servers", "", "comma-separated servers to run (default all)")
-	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile (default all)")
+	jobs := flag.String("jobs", "", "comma-separated kinds of job to run: "+strings.Join(suite.JobKinds, ",")+",profile,deflate,tls (default all)")
+	deflateKinds := flag.String("deflate-kinds", "idle,echo,bcast", "the deflate jobs to run: idle, echo, bcast")
+	merge := flag.Bool("merge", true, "with -jobs: keep the results of the other kinds from <out>/results.json")
 	bin := flag.String("bin", "bin", "directory for the built binaries")
 	build := flag.Bool("build", true, "build servers and loadgen first")
 	out := flag.String("out", "", "directory for logs, profiles, results.json (default out/<mode>)")
@@ -51,6 +59,17 @@ func main() {
 	}
 	if *rounds > 0 {
 		cfg.Rounds = *rounds
+		cfg.Deflate.Rounds, cfg.TLS.Rounds = *rounds, *rounds
+	}
+	kinds := strings.Split(*deflateKinds, ",")
+	if !contains(kinds, "idle") {
+		cfg.Deflate.Idle = nil
+	}
+	if !contains(kinds, "echo") {
+		cfg.Deflate.Echo = nil
+	}
+	if !contains(kinds, "bcast") {
+		cfg.Deflate.Bcast = nil
 	}
 	if *out == "" {
 		*out = filepath.Join("out", *mode)
@@ -71,7 +90,7 @@ func main() {
 	if *jobs != "" {
 		for _, k := range strings.Split(*jobs, ",") {
 			k = strings.TrimSpace(k)
-			if k != "profile" && !contains(suite.JobKinds, k) {
+			if k != "profile" && k != "deflate" && k != "tls" && !contains(suite.JobKinds, k) {
 				fail(fmt.Errorf("unknown job kind %q", k))
 			}
 			cfg.Jobs = append(cfg.Jobs, k)
@@ -108,10 +127,31 @@ func main() {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		suite.DeflateCommand = "cd benchmarks && ./bin/bench " + strings.Join(os.Args[1:], " ")
+		suite.TLSCommand = suite.DeflateCommand
+		var old *suite.Results
+		stored := filepath.Join(*out, "results.json")
+		if b, err := os.ReadFile(stored); err == nil && *merge && len(cfg.Jobs) > 0 {
+			old = new(suite.Results)
+			if err := json.Unmarshal(b, old); err != nil {
+				fail(fmt.Errorf("%s: %w", stored, err))
+			}
+		}
 		var err error
 		res, err = suite.Run(ctx, cfg)
 		if err != nil {
 			fail(err)
+		}
+		if old != nil {
+			res = suite.Merge(old, res, cfg.Jobs)
+			b, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				fail(err)
+			}
+			if err := os.WriteFile(stored, b, 0o644); err != nil {
+				fail(err)
+			}
+			fmt.Fprintf(os.Stderr, "merged into %s\n", stored)
 		}
 	}
 	if err := suite.WriteReport(res, *md, *img, notesText); err != nil {

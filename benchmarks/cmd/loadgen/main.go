@@ -9,6 +9,14 @@
 //	loadgen broadcast -addr 127.0.0.1:9001 -n 10000 -k 50 -s 64
 //	loadgen echo      -addr 127.0.0.1:9001 -c 2 -m 4 -s 16777216 -timeout 20s
 //	loadgen stall     -addr 127.0.0.1:9001 -n 500 -s 1048576 -hold 30s
+//	loadgen echo      -addr 127.0.0.1:9001 -c 1000 -m 100 -s 16384 -doc json -deflate no-context-takeover
+//
+// -deflate no-context-takeover|context-takeover|server-context-takeover
+// offers permessage-deflate (package wsclient) and fails every connection
+// whose handshake does not agree to it; -doc json sends generated JSON
+// documents (package jsondoc) instead of bytes of one value. Echo reports
+// the socket bytes per round trip both ways. -tls-ca FILE makes every
+// connection wss:// (crypto/tls, verifying the server against that CA).
 //
 // Every message and timing protocol is described in package load. Every
 // loop is bounded in count and time.
@@ -57,13 +65,18 @@ func main() {
 	gap := fs.Duration("gap", 20*time.Millisecond, "broadcast: pause between publishes")
 	timeout := fs.Duration("timeout", 60*time.Second, "echo: stop sending after; broadcast: per publish; stall: bound of each write")
 	quiet := fs.Bool("q", false, "no progress bar")
+	deflate := fs.String("deflate", "", "permessage-deflate offer: no-context-takeover, context-takeover or server-context-takeover (default none)")
+	doc := fs.String("doc", "", "payload: json for generated JSON documents (default bytes of one value)")
+	tlsCA := fs.String("tls-ca", "", "wss://: PEM file of the CA the server's certificate chains to")
+	tlsResume := fs.Bool("tls-resume", false, "wss://: keep a TLS session cache per worker (resumption)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := load.Options{
 		Addr: *addr, Path: *path, Raw: *raw, SrcBase: *src, PerSource: *perSrc,
-		PerProcess: *perProc, PingEvery: *ping, Progress: os.Stderr,
+		PerProcess: *perProc, PingEvery: *ping, Progress: os.Stderr, Deflate: *deflate, Doc: *doc,
+		TLSCA: *tlsCA, TLSResume: *tlsResume,
 	}
 	if *quiet {
 		opts.Progress = nil
@@ -101,8 +114,9 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("echo %d conns x %d msgs x %d B: %.0f msg/s, p50 %v, p99 %v, max %v (%d errors)\n",
-			r.Conns, *m, *s, r.Rate(), r.Hist.Quantile(0.5), r.Hist.Quantile(0.99), r.Hist.Quantile(1), r.Errors)
+		fmt.Printf("echo %d conns x %d msgs x %d B: %.0f msg/s, p50 %v, p99 %v, max %v (%d errors); socket bytes per round trip: %.0f sent, %.0f received\n",
+			r.Conns, *m, *s, r.Rate(), r.Hist.Quantile(0.5), r.Hist.Quantile(0.99), r.Hist.Quantile(1), r.Errors,
+			float64(r.Tx)/float64(max(r.Msgs, 1)), float64(r.Rx)/float64(max(r.Msgs, 1)))
 	case "broadcast":
 		if *raw {
 			fail(fmt.Errorf("broadcast needs WebSocket framing: no -raw"))
@@ -114,8 +128,8 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost\n",
-			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost)
+		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost, %d sampled arrivals of the wrong length\n",
+			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost, r.Bad)
 	case "stall":
 		if *raw {
 			fail(fmt.Errorf("stall needs WebSocket framing: no -raw"))

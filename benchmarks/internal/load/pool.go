@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +37,17 @@ type Options struct {
 	PerProcess int
 	// PingEvery makes workers ping every connection this often, for servers
 	// whose heartbeat is a read deadline the client must keep alive. 0: off.
-	PingEvery       time.Duration
+	PingEvery time.Duration
+	// Deflate is the permessage-deflate offer of every connection
+	// (wsclient.Deflate*): a dial whose answer does not agree fails. "": none.
+	Deflate string
+	// Doc is the payload of echo messages and publishes ("" or DocJSON).
+	Doc string
+	// TLSCA, when set, makes every connection wss:// (crypto/tls, verifying
+	// the server's certificate against this CA's PEM file); TLSResume keeps
+	// a session cache per worker process.
+	TLSCA           string
+	TLSResume       bool
 	DialConcurrency int           // per worker; 0: 64
 	DialTimeout     time.Duration // 0: 10s
 
@@ -137,7 +150,8 @@ func (p *Pool) spawn(ctx context.Context) error {
 		Op: "init", Addr: p.opts.Addr, Path: p.opts.Path, Raw: p.opts.Raw,
 		SrcBase: p.opts.SrcBase, PerSource: p.opts.PerSource,
 		PingEveryMS: int(p.opts.PingEvery / time.Millisecond), DialConc: p.opts.DialConcurrency,
-		DialTimeoutMS: int(p.opts.DialTimeout / time.Millisecond),
+		DialTimeoutMS: int(p.opts.DialTimeout / time.Millisecond), Deflate: p.opts.Deflate,
+		TLSCA: p.opts.TLSCA, TLSResume: p.opts.TLSResume,
 	}
 	if err := p.send(id, init); err != nil {
 		return err
@@ -238,6 +252,9 @@ type EchoResult struct {
 	Elapsed time.Duration
 	Hist    *histo.H
 	Errors  int64
+	// Tx and Rx are the socket bytes the workers wrote and read during the
+	// echo (TCP payload: WebSocket frames both ways, pings included).
+	Tx, Rx int64
 }
 
 // Rate is round trips per second.
@@ -254,7 +271,7 @@ func (r EchoResult) Rate() float64 {
 func (p *Pool) Echo(ctx context.Context, conns, msgs, size int, timeout time.Duration, record bool) (EchoResult, error) {
 	res := EchoResult{Hist: &histo.H{}}
 	ws, n, err := p.spread(conns, func(n int) Command {
-		return Command{Op: "echo", Conns: n, Msgs: msgs, Size: size, TimeoutMS: int(timeout / time.Millisecond), Record: record}
+		return Command{Op: "echo", Conns: n, Msgs: msgs, Size: size, TimeoutMS: int(timeout / time.Millisecond), Record: record, Doc: p.opts.Doc}
 	})
 	res.Conns = n
 	if err != nil {
@@ -273,6 +290,8 @@ func (p *Pool) Echo(ctx context.Context, conns, msgs, size int, timeout time.Dur
 		}
 		res.Msgs += ev.Msgs
 		res.Errors += ev.Count
+		res.Tx += ev.Tx
+		res.Rx += ev.Rx
 		if d := time.Duration(ev.ElapsedNS); d > res.Elapsed {
 			res.Elapsed = d
 		}
@@ -340,6 +359,9 @@ type BroadcastResult struct {
 	Completion []time.Duration
 	Lost       int   // publishes some subscriber did not get in time
 	Arrivals   int64 // messages received, all publishes together
+	// Bad counts the sampled arrivals inflated in full whose length was
+	// not the size published (compressed broadcasts only).
+	Bad int64
 }
 
 // Quantile returns the q-quantile of the completion times.
@@ -360,7 +382,7 @@ func (p *Pool) Broadcast(ctx context.Context, k, size int, gap, timeout time.Dur
 	all := make([]int, len(p.workers))
 	for w := range p.workers {
 		all[w] = w
-		if err := p.send(w, Command{Op: "bcast_begin", K: k}); err != nil {
+		if err := p.send(w, Command{Op: "bcast_begin", K: k, Size: size, Doc: p.opts.Doc}); err != nil {
 			return res, err
 		}
 	}
@@ -414,6 +436,7 @@ func (p *Pool) Broadcast(ctx context.Context, k, size int, gap, timeout time.Dur
 		for _, c := range ev.Counts {
 			res.Arrivals += c
 		}
+		res.Bad += int64(ev.Fail)
 	}
 	sort.Slice(res.Completion, func(i, j int) bool { return res.Completion[i] < res.Completion[j] })
 	return res, err
@@ -578,4 +601,73 @@ func (p *Pool) spread(conns int, cmd func(n int) Command) (ws []int, covered int
 		ws = append(ws, w)
 	}
 	return ws, covered, nil
+}
+
+// CPU returns the user + system CPU time the pool's worker processes have
+// used so far (from /proc/<pid>/stat, in clock ticks of 10 ms), for the
+// load generator's share of a job's CPU.
+func (p *Pool) CPU() time.Duration {
+	var ticks uint64
+	for _, w := range p.workers {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		// the fields after the command name, which is in parentheses
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64) // utime, field 14
+		s, _ := strconv.ParseUint(f[12], 10, 64) // stime, field 15
+		ticks += u + s
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// HandshakeResult is the outcome of Handshakes.
+type HandshakeResult struct {
+	Opened  int64 // connections opened and closed
+	Failed  int64
+	Resumed int64 // of Opened, TLS sessions resumed
+	Elapsed time.Duration
+}
+
+// Rate is connections opened per second.
+func (r HandshakeResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Opened) / r.Elapsed.Seconds()
+}
+
+// Handshakes has conc goroutines in one worker open and close connections
+// one after another for dur (see the handshake op). It needs no
+// connections held; it starts the worker if there is none.
+func (p *Pool) Handshakes(ctx context.Context, conc int, dur time.Duration) (HandshakeResult, error) {
+	var res HandshakeResult
+	if len(p.workers) == 0 {
+		if err := p.spawn(ctx); err != nil {
+			return res, err
+		}
+	}
+	if err := p.send(0, Command{Op: "handshake", Conns: conc, TimeoutMS: int(dur / time.Millisecond)}); err != nil {
+		return res, err
+	}
+	p.startBar("handshakes", 0)
+	evs, err := p.wait(ctx, []int{0}, "handshake", dur+time.Minute)
+	p.endBar()
+	ev := evs[0]
+	res.Opened, res.Failed, res.Resumed, res.Elapsed = ev.Msgs, ev.Count, int64(ev.OK), time.Duration(ev.ElapsedNS)
+	if err != nil {
+		return res, err
+	}
+	if ev.Err != "" && res.Opened == 0 {
+		return res, errors.New(ev.Err)
+	}
+	return res, nil
 }

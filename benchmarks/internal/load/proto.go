@@ -13,6 +13,14 @@
 //     by size-1 bytes of payload ('s') and then nothing: the server holds an
 //     incomplete message until the connection closes.
 //
+// With permessage-deflate (Command.Deflate) every data message the worker
+// sends is compressed alone when that makes it smaller; an echo reply is
+// inflated in full and checked; a broadcast is inflated only as far as its
+// 13-byte header (marker, sequence, timestamp), once per distinct
+// compressed payload per worker (every subscriber gets the same bytes),
+// except on one connection in a hundred, which inflates it in full and
+// checks its length.
+//
 // In raw mode (plain TCP, the bare gnet floor) an echo is size bytes back
 // for size bytes sent, and there is no broadcast and no stall.
 package load
@@ -27,7 +35,7 @@ const (
 
 // Command is one line from the coordinator to a worker.
 type Command struct {
-	Op string `json:"op"` // init, connect, echo, stall, bcast_begin, publish, bcast_end, close
+	Op string `json:"op"` // init, connect, echo, stall, bcast_begin, publish, bcast_end, handshake, close
 
 	// init
 	Addr          string `json:"addr,omitempty"`
@@ -38,6 +46,15 @@ type Command struct {
 	PingEveryMS   int    `json:"ping_every_ms,omitempty"`
 	DialConc      int    `json:"dial_conc,omitempty"`
 	DialTimeoutMS int    `json:"dial_timeout_ms,omitempty"`
+	// Deflate is the permessage-deflate offer of every connection
+	// (wsclient.Deflate*); "": none.
+	Deflate string `json:"deflate,omitempty"`
+	// TLSCA, when set, is the PEM file of the CA the server's certificate
+	// chains to: every connection runs a crypto/tls handshake (wss://),
+	// verifying the server as the host of Addr; TLSResume keeps a session
+	// cache per worker so later handshakes resume earlier sessions.
+	TLSCA     string `json:"tls_ca,omitempty"`
+	TLSResume bool   `json:"tls_resume,omitempty"`
 
 	// connect: open N connections numbered First, First+1, ...
 	N     int `json:"n,omitempty"`
@@ -51,7 +68,14 @@ type Command struct {
 	Size      int  `json:"size,omitempty"`
 	TimeoutMS int  `json:"timeout_ms,omitempty"`
 	Record    bool `json:"record,omitempty"`
+	// Doc is the payload of echo messages and publishes: "" bytes of one
+	// value, DocJSON generated JSON documents (package jsondoc) after the
+	// marker bytes, 64 different ones per echo job, cycled.
+	Doc string `json:"doc,omitempty"`
 
+	// handshake: Conns goroutines each open a connection (TCP, TLS, the
+	// WebSocket upgrade), close it, and open the next, for TimeoutMS.
+	//
 	// bcast_begin: K publishes follow; publish: send number Seq.
 	K   int `json:"k,omitempty"`
 	Seq int `json:"seq,omitempty"`
@@ -76,4 +100,13 @@ type Event struct {
 	Count int64 `json:"count,omitempty"`
 
 	Counts []int64 `json:"counts,omitempty"` // bcast: arrivals per publish
+
+	// echo: socket bytes written and read by the worker during the op
+	// (WebSocket frames, TCP payload). bcast: sampled publishes inflated in
+	// full whose length was wrong (Fail).
+	Tx int64 `json:"tx,omitempty"`
+	Rx int64 `json:"rx,omitempty"`
 }
+
+// DocJSON is Command.Doc for JSON documents.
+const DocJSON = "json"

@@ -2,7 +2,10 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/jsondoc"
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
 )
 
@@ -47,8 +51,8 @@ type worker struct {
 	enc   *json.Encoder
 	start time.Time
 
-	cfg    Command
-	dialer []*wsclient.Dialer // by source address
+	cfg Command
+	tls *tls.Config // nil: plain ws://
 
 	mu    sync.Mutex
 	conns []*client
@@ -60,6 +64,8 @@ type worker struct {
 	bcast      atomic.Pointer[bcast]
 	pingerOnce sync.Once
 	readers    sync.WaitGroup
+	count      wsclient.Counters // socket bytes of every connection
+	lastZ      atomic.Pointer[zheader]
 }
 
 type client struct {
@@ -69,6 +75,7 @@ type client struct {
 	sentAt  atomic.Int64 // ns since w.start of the echo in flight
 	left    atomic.Int64 // echoes still to send in the current job
 	frame   atomic.Pointer[[]byte]
+	sends   atomic.Int64 // messages sent in the current echo job (JSON docs)
 	closing atomic.Bool
 }
 
@@ -137,9 +144,15 @@ func (w *worker) handle(cmd *Command) error {
 		ev := w.stall(cmd)
 		w.endOp()
 		w.emit(ev)
+	case "handshake":
+		w.beginOp()
+		ev := w.handshakes(cmd)
+		w.endOp()
+		w.emit(ev)
 	case "bcast_begin":
 		subs := int64(w.live())
-		b := &bcast{subs: subs, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		b := &bcast{subs: subs, size: cmd.Size, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		w.cfg.Doc = cmd.Doc
 		w.bcast.Store(b)
 		w.emit(Event{Ev: "ok", Live: int(subs)})
 	case "publish":
@@ -152,6 +165,7 @@ func (w *worker) handle(cmd *Command) error {
 				ev.Counts = append(ev.Counts, b.count[i].Load())
 			}
 			ev.Live = int(b.subs)
+			ev.Fail = int(b.bad.Load())
 		}
 		w.emit(ev)
 	case "close":
@@ -179,6 +193,24 @@ func (w *worker) init(cmd *Command) error {
 	}
 	if w.cfg.SrcBase != "" && net.ParseIP(w.cfg.SrcBase).To4() == nil {
 		return fmt.Errorf("src_base %q is not an IPv4 address", w.cfg.SrcBase)
+	}
+	if w.cfg.TLSCA != "" {
+		pem, err := os.ReadFile(w.cfg.TLSCA)
+		if err != nil {
+			return err
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%s: no certificate", w.cfg.TLSCA)
+		}
+		host, _, err := net.SplitHostPort(w.cfg.Addr)
+		if err != nil {
+			return err
+		}
+		w.tls = &tls.Config{RootCAs: roots, ServerName: host}
+		if w.cfg.TLSResume {
+			w.tls.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+		}
 	}
 	if w.cfg.PingEveryMS > 0 && !w.cfg.Raw {
 		w.pingerOnce.Do(func() { go w.pinger(time.Duration(w.cfg.PingEveryMS) * time.Millisecond) })
@@ -221,7 +253,7 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 				if i >= end {
 					return
 				}
-				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw}
+				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw, Deflate: w.cfg.Deflate, Count: &w.count, TLS: w.tls}
 				var c *wsclient.Conn
 				var err error
 				for try := 0; try < 3; try++ {
@@ -310,18 +342,37 @@ func (c *client) readLoop() {
 	}
 }
 
+// SampleEvery: one connection in sampleEvery inflates broadcasts in full.
+const SampleEvery = 100
+
 func (c *client) readWS() error {
 	for {
-		_, p, err := c.ReadMessage()
+		_, p, err := c.ReadMessageRaw()
 		if err != nil {
 			return err
+		}
+		full := true
+		if c.Compressed() {
+			// A broadcast is inflated only as far as its header (the server's
+			// work is what is measured, not the generator's), but on a sample
+			// of connections and wherever the server keeps context (then every
+			// message must go through its inflater).
+			if c.w.bcast.Load() != nil && !c.ServerContext() && c.shard%SampleEvery != 0 {
+				p, err = c.w.bcastHeader(c, p)
+				full = false
+			} else {
+				p, err = c.Inflate(p)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if len(p) == 0 {
 			continue
 		}
 		switch p[0] {
 		case MarkBroadcast:
-			c.w.onBroadcast(p)
+			c.w.onBroadcast(p, full)
 		case MarkEcho:
 			if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
 				if len(p) != j.size {
@@ -370,12 +421,24 @@ type echoJob struct {
 	id       uint32
 	size     int
 	record   bool
-	deadline int64 // w.now() after which no new message is sent
+	frames   [][]byte // JSON documents, framed (shared by the connections)
+	deadline int64    // w.now() after which no new message is sent
 	hists    [16]histo.H
 	done     atomic.Int64
 	errs     atomic.Int64
 	pending  atomic.Int64 // connections not finished
 	finished chan struct{}
+}
+
+// next returns the frame c sends next: its own frame, or with JSON
+// documents the next of the job's frames, each connection starting at a
+// different one.
+func (j *echoJob) next(c *client) []byte {
+	if j.frames == nil {
+		return *c.frame.Load()
+	}
+	k := c.sends.Add(1)
+	return j.frames[(c.shard+int(k))%len(j.frames)]
 }
 
 func (j *echoJob) reply(c *client) {
@@ -387,7 +450,7 @@ func (j *echoJob) reply(c *client) {
 	j.w.progress.Add(1)
 	if c.left.Add(-1) > 0 && now < j.deadline {
 		c.sentAt.Store(j.w.now())
-		if err := c.WriteRaw(*c.frame.Load()); err == nil {
+		if err := c.WriteRaw(j.next(c)); err == nil {
 			return
 		}
 		j.errs.Add(1)
@@ -427,16 +490,24 @@ func (w *worker) echo(cmd *Command) Event {
 		w: w, id: w.echoSeq, size: size, record: cmd.Record,
 		deadline: w.now() + int64(timeout), finished: make(chan struct{}),
 	}
-	payload := make([]byte, size)
-	for i := range payload {
-		payload[i] = MarkEcho
+	if cmd.Doc == DocJSON {
+		j.frames = docFrames(conns[0], j.id, size)
+	} else {
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = MarkEcho
+		}
+		binary.BigEndian.PutUint32(payload[1:5], j.id)
+		for _, c := range conns {
+			f := c.Frame(wsclient.OpBinary, payload)
+			c.frame.Store(&f)
+		}
 	}
-	binary.BigEndian.PutUint32(payload[1:5], j.id)
 	for _, c := range conns {
-		f := c.Frame(wsclient.OpBinary, payload)
-		c.frame.Store(&f)
 		c.left.Store(int64(cmd.Msgs))
+		c.sends.Store(0)
 	}
+	tx0, rx0 := w.count.Tx.Load(), w.count.Rx.Load()
 	j.pending.Store(int64(len(conns)))
 	w.echoJob.Store(j)
 	start := w.now()
@@ -447,7 +518,7 @@ func (w *worker) echo(cmd *Command) Event {
 			time.Sleep(100 * time.Microsecond)
 		}
 		c.sentAt.Store(w.now())
-		if err := c.WriteRaw(*c.frame.Load()); err != nil {
+		if err := c.WriteRaw(j.next(c)); err != nil {
 			j.errs.Add(1)
 			if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
 				close(j.finished)
@@ -462,12 +533,13 @@ func (w *worker) echo(cmd *Command) Event {
 	}
 	elapsed := w.now() - start
 	w.echoJob.Store(nil)
+	tx, rx := w.count.Tx.Load()-tx0, w.count.Rx.Load()-rx0
 	var h histo.H
 	for i := range j.hists {
 		h.Merge(&j.hists[i])
 	}
 	snap := h.Snapshot()
-	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText}
+	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText, Tx: tx, Rx: rx}
 }
 
 // stall has cmd.Conns connections each write the header of a binary frame
@@ -550,17 +622,53 @@ func (w *worker) stall(cmd *Command) Event {
 	return ev
 }
 
+// bcastHeader is the length of a broadcast's header: marker, sequence
+// number, send time.
+const bcastHeader = 13
+
+// zheader is a compressed broadcast payload and its inflated header.
+type zheader struct {
+	z      []byte
+	header []byte
+}
+
+// bcastHeader returns the inflated header of compressed broadcast payload
+// z (without server context takeover). Every subscriber of a publish
+// receives the same compressed bytes (a server compresses a publish once,
+// or each time with the same deterministic compressor), so the worker
+// inflates each distinct payload once and serves the copies that follow
+// from that: its CPU goes to reading messages, as in an uncompressed
+// broadcast, not to inflating the same bytes thousands of times.
+func (w *worker) bcastHeader(c *client, z []byte) ([]byte, error) {
+	if last := w.lastZ.Load(); last != nil && bytes.Equal(last.z, z) {
+		return last.header, nil
+	}
+	h, err := c.InflatePrefix(z, bcastHeader)
+	if err != nil {
+		return nil, err
+	}
+	w.lastZ.Store(&zheader{z: append([]byte(nil), z...), header: append([]byte(nil), h...)})
+	return h, nil
+}
+
 // bcast tracks arrivals of the publishes of one broadcast op.
 type bcast struct {
 	subs  int64
+	size  int // of each publish (0: unknown)
 	count []atomic.Int64
 	max   []atomic.Int64
+	bad   atomic.Int64 // publishes inflated in full with the wrong length
 }
 
-func (w *worker) onBroadcast(p []byte) {
+// onBroadcast records an arrival; full says whether p is the whole message
+// (else only its header was inflated).
+func (w *worker) onBroadcast(p []byte, full bool) {
 	b := w.bcast.Load()
-	if b == nil || len(p) < 13 {
+	if b == nil || len(p) < bcastHeader {
 		return
+	}
+	if full && b.size > 0 && len(p) != max(b.size, bcastHeader) {
+		b.bad.Add(1)
 	}
 	seq := int(binary.BigEndian.Uint32(p[1:5]))
 	if seq >= len(b.count) {
@@ -591,9 +699,14 @@ func (w *worker) publish(seq, size int) error {
 	if c == nil {
 		return errNoPublisher
 	}
-	p := make([]byte, max(size, 13))
-	for i := range p {
-		p[i] = 'b'
+	var p []byte
+	if w.cfg.Doc == DocJSON {
+		p = jsondoc.Doc(make([]byte, bcastHeader, max(size, bcastHeader)), max(size, bcastHeader)-bcastHeader, uint64(seq))
+	} else {
+		p = make([]byte, max(size, bcastHeader))
+		for i := range p {
+			p[i] = 'b'
+		}
 	}
 	p[0] = MarkBroadcast
 	binary.BigEndian.PutUint32(p[1:5], uint32(seq))
@@ -607,4 +720,80 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
+}
+
+// docFrames are the frames of one JSON echo job: docVariety documents of
+// size bytes each (the echo marker and job number, then JSON), masked with
+// one key and compressed alone where c (like every connection of the
+// worker) negotiated permessage-deflate. A client compressing each message
+// alone produces these same bytes for each send; compressing each once
+// keeps the generator's CPU for reading the replies.
+func docFrames(c *client, id uint32, size int) [][]byte {
+	var key [4]byte
+	_, _ = rand.Read(key[:])
+	frames := make([][]byte, docVariety)
+	for i := range frames {
+		p := make([]byte, 5, size)
+		p[0] = MarkEcho
+		binary.BigEndian.PutUint32(p[1:5], id)
+		p = jsondoc.Doc(p, size-5, uint64(id)<<16|uint64(i))
+		if c.Deflate() && size <= c.CompressLimit() {
+			frames[i] = wsclient.AppendDeflated(nil, wsclient.OpBinary, p, key)
+		} else {
+			frames[i] = wsclient.AppendFrame(nil, wsclient.OpBinary, p, key)
+		}
+	}
+	return frames
+}
+
+// docVariety is the number of different documents of a JSON echo job.
+const docVariety = 64
+
+// handshakes has cmd.Conns goroutines each open a connection (TCP, the TLS
+// handshake when configured, the WebSocket upgrade, which also takes in the
+// server's TLS 1.3 session tickets), close it at once and open the next,
+// until cmd.TimeoutMS passes. Source addresses rotate over a block of its
+// own (ports of closed connections are reset, not left in TIME_WAIT). The
+// event reports connections opened (Msgs), failures (Count), resumed TLS
+// sessions (OK) and the time taken.
+func (w *worker) handshakes(cmd *Command) Event {
+	dur := time.Duration(cmd.TimeoutMS) * time.Millisecond
+	timeout := time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond
+	var done, fails, resumed atomic.Int64
+	var firstErr atomic.Pointer[string]
+	var next atomic.Int64
+	start := time.Now()
+	end := start.Add(dur)
+	var wg sync.WaitGroup
+	for g := 0; g < max(1, cmd.Conns); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				i := int(next.Add(1))
+				// a fresh source address every 20000 connections
+				d := &wsclient.Dialer{Source: w.source(1_000_000 + i%(20*w.cfg.PerSource)), Timeout: timeout, Deflate: w.cfg.Deflate, Count: &w.count, TLS: w.tls}
+				c, err := d.Dial(w.cfg.Addr, w.cfg.Path)
+				if err != nil {
+					fails.Add(1)
+					s := err.Error()
+					firstErr.CompareAndSwap(nil, &s)
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				if st := c.TLS(); st != nil && st.DidResume {
+					resumed.Add(1)
+				}
+				_ = c.Close()
+				done.Add(1)
+				w.progress.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	ev := Event{Ev: "handshake", Msgs: done.Load(), Count: fails.Load(), OK: int(resumed.Load()), ElapsedNS: int64(time.Since(start))}
+	if p := firstErr.Load(); p != nil {
+		ev.Err = fmt.Sprintf("%d connections failed, the first: %s", fails.Load(), *p)
+	}
+	return ev
 }

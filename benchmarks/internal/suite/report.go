@@ -357,6 +357,15 @@ func WriteReport(r *Results, mdPath, imgDir, notes string) error {
 	// Large messages and stalled partial messages
 	writeLarge(w, r, s, rel, imgs)
 
+	// permessage-deflate (its own run, method, plots and targets)
+	if err := writeDeflate(w, r, rel, imgDir); err != nil {
+		return err
+	}
+	// wss:// (likewise)
+	if err := writeTLS(w, r, rel, imgDir); err != nil {
+		return err
+	}
+
 	// 100k
 	if len(s.Levels) > 0 && len(r.Mem) > 0 {
 		w("## 100k+ connections\n\n")

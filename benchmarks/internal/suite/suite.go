@@ -64,8 +64,14 @@ type Config struct {
 	Settle  time.Duration // pause before reading memory at a level
 	Timeout time.Duration // bound of each echo run and of each publish
 
+	// Deflate sizes the permessage-deflate jobs (kind "deflate").
+	Deflate DeflateConfig
+	// TLS sizes the wss:// jobs (kind "tls").
+	TLS TLSConfig
+
 	// Jobs, when not empty, limits the run to these kinds of job (see
-	// JobKinds, and "profile" for the heap profiles).
+	// JobKinds, "profile" for the heap profiles, "deflate" for the
+	// permessage-deflate jobs and "tls" for the wss:// jobs).
 	Jobs []string
 
 	// ProfileConns is the number of idle connections of the heap-profile
@@ -96,6 +102,7 @@ func Full() Config {
 		StallConns: 500, StallSize: 1 << 20,
 		Settle: 500 * time.Millisecond, Timeout: 60 * time.Second,
 		ProfileConns: 10000, ProfileServers: []string{"switchboard", "gnet"},
+		Deflate: fullDeflate(), TLS: fullTLS(),
 		CalmWait: 30 * time.Second, CalmTotal: 3 * time.Minute, CalmCPU: 0.25,
 	}
 }
@@ -111,6 +118,7 @@ func Quick() Config {
 		StallConns: 100, StallSize: 1 << 20,
 		Settle: 200 * time.Millisecond, Timeout: 30 * time.Second,
 		ProfileConns: 5000, ProfileServers: []string{"switchboard"},
+		Deflate: quickDeflate(), TLS: quickTLS(),
 		CalmWait: 5 * time.Second, CalmTotal: 20 * time.Second, CalmCPU: 0.25,
 	}
 }
@@ -126,6 +134,7 @@ func Smoke() Config {
 		StallConns: 5, StallSize: 1 << 20,
 		Settle: 10 * time.Millisecond, Timeout: 10 * time.Second,
 		ProfileConns: 20, ProfileServers: []string{"switchboard"},
+		Deflate: smokeDeflate(), TLS: smokeTLS(),
 	}
 }
 
@@ -205,6 +214,11 @@ type Results struct {
 	Order   []string     `json:"order"` // jobs in the order run
 	Heap    []HeapReport `json:"heap,omitempty"`
 	Health  []Health     `json:"health"`
+	// Deflate holds the permessage-deflate jobs (nil: not run), with the
+	// command and time of their own run (see Merge).
+	Deflate *DeflateResults `json:"deflate,omitempty"`
+	// TLS holds the wss:// jobs (nil: not run), likewise.
+	TLS *TLSResults `json:"tls,omitempty"`
 }
 
 // JobKinds are the kinds of job a round runs, in order; "profile" (the
@@ -313,6 +327,16 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			cfg.note("machine: %d loopback packets dropped, %d retransmission timeouts during this job (load %s): its timings may suffer", h.Drops, h.RTOs, h.Load)
 		}
 	}
+	if cfg.runs("deflate") {
+		if err := runDeflate(ctx, cfg, res); err != nil {
+			return res, err
+		}
+	}
+	if cfg.runs("tls") {
+		if err := runTLS(ctx, cfg, res); err != nil {
+			return res, err
+		}
+	}
 	for _, name := range cfg.ProfileServers {
 		if cfg.ProfileConns <= 0 || !cfg.runs("profile") {
 			break
@@ -406,6 +430,9 @@ func memJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options,
 // lazily built state (pools, loop buffers, the HTTP server) is in the
 // baseline, closes them, and returns the memory baseline (after a GC).
 func warmBase(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, n int) (ctl.Mem, error) {
+	if err := settleHeap(srv, cfg.Settle, 10*time.Second); err != nil {
+		return ctl.Mem{}, err
+	}
 	warm := load.NewPool(opts)
 	if _, err := warm.Grow(ctx, n); err != nil {
 		warm.Close()
@@ -424,6 +451,35 @@ func warmBase(ctx context.Context, cfg Config, srv *serverProc, opts load.Option
 		return ctl.Mem{}, err
 	}
 	return srv.mem()
+}
+
+// settleHeap waits, at most max, until the server's heap after a GC stops
+// moving (four readings, every apart, within 64 KiB): work a server does
+// once after it starts must not fall inside a baseline. switchboard's engine,
+// for one, reads all of /proc/net/tcp once after boot to check that no
+// other process listens on its port; with the tens of thousands of
+// sockets of a busy benchmark machine that file is ~8 MB and takes seconds
+// to read, and a baseline taken meanwhile was 8 MB too high.
+func settleHeap(srv *serverProc, every, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	prev, err := srv.mem()
+	if err != nil {
+		return err
+	}
+	for still := 0; still < 3 && time.Now().Before(deadline); {
+		time.Sleep(every)
+		m, err := srv.mem()
+		if err != nil {
+			return err
+		}
+		if d := int64(m.HeapInuse) - int64(prev.HeapInuse); d < 64<<10 && d > -64<<10 {
+			still++
+		} else {
+			still = 0
+		}
+		prev = m
+	}
+	return nil
 }
 
 // profileJob holds cfg.ProfileConns idle connections to a server that

@@ -6,6 +6,10 @@
 // Large messages cost it no more than they must: masking goes eight bytes
 // at a time, and a message is read header first, then its payload with one
 // io.ReadFull into a buffer the connection keeps for the next message.
+//
+// Dialer.Deflate offers permessage-deflate and fails the dial unless the
+// server agrees as offered (deflate.go); Dialer.TLS runs a crypto/tls
+// handshake first (wss://); Dialer.Count counts socket bytes.
 package wsclient
 
 import (
@@ -13,6 +17,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -23,6 +28,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // Opcodes.
@@ -47,6 +54,15 @@ type Dialer struct {
 	Raw     bool // plain TCP, no handshake
 	// ReadBufferSize is the size of each connection's bufio.Reader. 0: 2048.
 	ReadBufferSize int
+	// Deflate offers permessage-deflate (see Deflate*) and fails the dial
+	// unless the server's answer agrees to it as offered. "": no offer.
+	Deflate string
+	// Count, when not nil, counts the bytes this dialer's connections read
+	// from and write to their sockets (handshakes included).
+	Count *Counters
+	// TLS, when not nil, runs a crypto/tls client handshake with it on
+	// each connection before anything else (wss://, or TLS alone when Raw).
+	TLS *tls.Config
 }
 
 // Conn is one client connection. Writes are serialized by a mutex; reads
@@ -62,6 +78,14 @@ type Conn struct {
 	open bool // a frame was left open by WritePartial: nothing more may be written
 
 	rbuf []byte // payload of the last message read
+
+	// permessage-deflate, when negotiated (deflate.go)
+	pmd  bool       // negotiated: data frames may carry RSV1
+	rsv1 bool       // the message last read by ReadMessageRaw was compressed
+	zin  pmd.Window // the server's history under server context takeover
+	zmax int        // longest message the client may compress (its window)
+	zbuf []byte     // inflated payload of the last message
+	zout []byte     // scratch for compressing
 }
 
 // Dial connects to addr and, unless raw, performs the WebSocket handshake
@@ -85,6 +109,21 @@ func (d *Dialer) Dial(addr, path string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Count != nil {
+		nc = &countConn{Conn: nc, c: d.Count}
+	}
+	if d.TLS != nil {
+		tc := tls.Client(nc, d.TLS)
+		if d.Timeout > 0 {
+			_ = nc.SetDeadline(time.Now().Add(d.Timeout))
+		}
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		_ = nc.SetDeadline(time.Time{})
+		nc = tc
+	}
 	size := d.ReadBufferSize
 	if size <= 0 {
 		size = 2048
@@ -101,7 +140,7 @@ func (d *Dialer) Dial(addr, path string) (*Conn, error) {
 	if d.Timeout > 0 {
 		_ = nc.SetDeadline(time.Now().Add(d.Timeout))
 	}
-	if err := c.handshake(addr, path); err != nil {
+	if err := c.handshake(addr, path, d.Deflate); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -111,7 +150,7 @@ func (d *Dialer) Dial(addr, path string) (*Conn, error) {
 
 var errHandshake = errors.New("wsclient: handshake refused")
 
-func (c *Conn) handshake(addr, path string) error {
+func (c *Conn) handshake(addr, path, deflate string) error {
 	var key [16]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return err
@@ -119,7 +158,15 @@ func (c *Conn) handshake(addr, path string) error {
 	k := base64.StdEncoding.EncodeToString(key[:])
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"\r\nSec-WebSocket-Version: 13\r\n"
+	offer, err := deflateOffer(deflate)
+	if err != nil {
+		return err
+	}
+	if offer != "" {
+		req += "Sec-WebSocket-Extensions: " + offer + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(c.nc, req); err != nil {
 		return err
 	}
@@ -133,6 +180,7 @@ func (c *Conn) handshake(addr, path string) error {
 		return fmt.Errorf("%w: %q", errHandshake, bytes.TrimSpace(status))
 	}
 	ok := false
+	var ext string
 	for {
 		line, err := c.br.ReadSlice('\n')
 		if err != nil {
@@ -146,9 +194,24 @@ func (c *Conn) handshake(addr, path string) error {
 		if found && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Accept")) {
 			ok = string(bytes.TrimSpace(value)) == accept
 		}
+		if found && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Extensions")) {
+			if ext != "" {
+				ext += ", "
+			}
+			ext += string(bytes.TrimSpace(value))
+		}
 	}
 	if !ok {
 		return fmt.Errorf("%w: bad Sec-WebSocket-Accept", errHandshake)
+	}
+	return c.agree(deflate, ext)
+}
+
+// TLS returns the connection's TLS state; nil without TLS.
+func (c *Conn) TLS() *tls.ConnectionState {
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		return &st
 	}
 	return nil
 }
@@ -162,8 +225,14 @@ func (c *Conn) Raw() bool { return c.raw }
 // AppendFrame appends one final frame with op and payload, masked with
 // mask (client to server frames must be masked).
 func AppendFrame(dst []byte, op byte, payload []byte, mask [4]byte) []byte {
+	return appendFrameRSV(dst, op, 0, payload, mask)
+}
+
+// appendFrameRSV is AppendFrame with the reserved bits rsv (0x40: RSV1)
+// set in the first byte.
+func appendFrameRSV(dst []byte, op, rsv byte, payload []byte, mask [4]byte) []byte {
 	n := len(payload)
-	dst = append(dst, 0x80|op)
+	dst = append(dst, 0x80|rsv|op)
 	switch {
 	case n < 126:
 		dst = append(dst, 0x80|byte(n))
@@ -206,6 +275,9 @@ func maskBytes(b []byte, key [4]byte) {
 func (c *Conn) Frame(op byte, payload []byte) []byte {
 	if c.raw {
 		return append([]byte(nil), payload...)
+	}
+	if c.pmd && op < 0x8 && len(payload) <= c.zmax {
+		return AppendDeflated(nil, op, payload, c.mask)
 	}
 	return AppendFrame(nil, op, payload, c.mask)
 }
@@ -252,7 +324,16 @@ func (c *Conn) WriteFrame(op byte, payload []byte) error {
 		_, err := c.nc.Write(payload)
 		return err
 	}
-	c.wbuf = AppendFrame(c.wbuf[:0], op, payload, c.mask)
+	if c.pmd && op < 0x8 && len(payload) <= c.zmax {
+		c.zout = pmd.Deflate(c.zout[:0], payload, nil)
+		if len(c.zout) < len(payload) {
+			c.wbuf = appendFrameRSV(c.wbuf[:0], op, 0x40, c.zout, c.mask)
+		} else {
+			c.wbuf = AppendFrame(c.wbuf[:0], op, payload, c.mask)
+		}
+	} else {
+		c.wbuf = AppendFrame(c.wbuf[:0], op, payload, c.mask)
+	}
 	_, err := c.nc.Write(c.wbuf)
 	if cap(c.wbuf) > 4096 {
 		c.wbuf = nil
@@ -278,12 +359,26 @@ func (e *CloseError) Error() string {
 // Is makes errors.Is(err, ErrClosed) hold.
 func (e *CloseError) Is(target error) bool { return target == ErrClosed }
 
-// ReadMessage returns the next data message, answering pings on the way.
-// The payload is valid until the next call. Not for raw connections.
+// ReadMessage returns the next data message, answering pings on the way
+// and inflating it if it came compressed. The payload is valid until the
+// next call. Not for raw connections.
 func (c *Conn) ReadMessage() (op byte, payload []byte, err error) {
+	op, payload, err = c.ReadMessageRaw()
+	if err != nil || !c.rsv1 {
+		return op, payload, err
+	}
+	payload, err = c.Inflate(payload)
+	return op, payload, err
+}
+
+// ReadMessageRaw is ReadMessage without inflating: Compressed reports
+// whether the payload returned is a permessage-deflate payload (see
+// Inflate and InflatePrefix).
+func (c *Conn) ReadMessageRaw() (op byte, payload []byte, err error) {
 	var hdr [14]byte
 	msgOp := byte(0)
 	c.rbuf = c.rbuf[:0]
+	c.rsv1 = false
 	for {
 		if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
 			return 0, nil, err
@@ -340,6 +435,12 @@ func (c *Conn) ReadMessage() (op byte, payload []byte, err error) {
 			}
 			continue
 		}
+		if rsv := hdr[0] & 0x70; rsv != 0 {
+			if !c.pmd || rsv != 0x40 || fop == OpCont {
+				return 0, nil, fmt.Errorf("wsclient: reserved bits %#x on a frame", rsv)
+			}
+			c.rsv1 = true
+		}
 		if fop != OpCont {
 			msgOp = fop
 		}
@@ -363,8 +464,15 @@ func (c *Conn) Read(p []byte) (int, error) { return c.nc.Read(p) }
 // Close closes TCP at once with a reset (SO_LINGER 0), leaving no
 // TIME_WAIT behind to eat the source ports of later runs.
 func (c *Conn) Close() error {
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn() // a reset, not a close_notify: as for plain TCP
+	}
+	if cc, ok := nc.(*countConn); ok {
+		nc = cc.Conn
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	return c.nc.Close()
+	return nc.Close()
 }

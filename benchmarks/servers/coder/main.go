@@ -3,13 +3,15 @@
 // concurrent use. Compression disabled. coder/websocket has no automatic
 // heartbeat (Conn.Ping needs a goroutine of your own), so none runs. Its
 // read limit is 32 KiB by default; -max-message N sets it (SetReadLimit).
+//
+// -tls-cert and -tls-key serve wss:// instead (package tlsflag): crypto/tls
+// with its defaults.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -18,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
 )
 
 var (
@@ -90,8 +93,9 @@ func broadcast(ctx context.Context, data []byte) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9005", "listen address (loopback)")
 	flag.Int64Var(&maxMessage, "max-message", 0, "largest message in bytes (0: coder's default, 32 KiB)")
+	tlsFlags := tlsflag.Register()
 	flag.Parse()
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := tlsFlags.Listen(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

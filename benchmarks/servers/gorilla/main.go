@@ -4,12 +4,14 @@
 // many connections: default 4 KiB buffers with a shared WriteBufferPool,
 // no compression. gorilla has no built-in heartbeat, so none runs. Its read
 // limit is off by default; -max-message N sets it (SetReadLimit).
+//
+// -tls-cert and -tls-key serve wss:// instead (package tlsflag): crypto/tls
+// with its defaults.
 package main
 
 import (
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -18,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
 )
 
 type conn struct {
@@ -109,8 +112,9 @@ func broadcast(data []byte) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "listen address (loopback)")
 	flag.Int64Var(&maxMessage, "max-message", 0, "largest message in bytes (0: gorilla's default, no limit)")
+	tlsFlags := tlsflag.Register()
 	flag.Parse()
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := tlsFlags.Listen(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -5,17 +5,26 @@ import (
 
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // fanout relays a message to every connection with the engine alone: the
 // frame is encoded once (codec.NewPreparedFrame) and each event loop gets
 // one task that writes it to the connections it serves.
 //
-// When package hub lands, this file is what it replaces: join becomes a
-// subscribe to one topic and publish a hub.Publish of the payload (the same
-// encode-once, one-hand-off-per-loop plan). The handlers in main.go call
-// only join, leave and publish.
+// With permessage-deflate it does what package hub does (compressShared in
+// hub/publish.go): the payload is compressed once, without a dictionary,
+// into a second prepared frame with RSV1, written to every connection that
+// negotiated server_no_context_takeover (Conn.SharedDeflate); the others
+// get the plain frame. Package hub's plan is the same (encode once, one
+// hand-off per loop); this file keeps the benchmark's broadcast path what
+// it was when the uncompressed figures were taken. The handlers in main.go
+// call only join, leave and publish.
 type fanout struct {
+	// threshold is the server's DeflateThreshold when it negotiates
+	// permessage-deflate, 0 when it does not.
+	threshold int
+
 	mu    sync.Mutex
 	loops map[engine.Loop]*loopSet
 	list  []*loopSet // snapshot for publish, replaced when a loop is added
@@ -28,7 +37,9 @@ type loopSet struct {
 	conns map[*engine.Conn]struct{}
 }
 
-func newFanout() *fanout { return &fanout{loops: make(map[engine.Loop]*loopSet)} }
+func newFanout(threshold int) *fanout {
+	return &fanout{threshold: threshold, loops: make(map[engine.Loop]*loopSet)}
+}
 
 func (f *fanout) set(l engine.Loop) *loopSet {
 	f.mu.Lock()
@@ -47,6 +58,12 @@ func (f *fanout) leave(c *engine.Conn) { delete(f.set(c.Loop()).conns, c) }
 
 func (f *fanout) publish(payload []byte) {
 	frame := codec.NewPreparedFrame(codec.OpBinary, payload)
+	var zframe *codec.PreparedFrame
+	if f.threshold > 0 && len(payload) >= f.threshold {
+		if z := pmd.Deflate(nil, payload, nil); len(z) < len(payload) {
+			zframe = codec.NewPreparedFrameRSV(codec.OpBinary, 0b100, z)
+		}
+	}
 	f.mu.Lock()
 	list := f.list
 	f.mu.Unlock()
@@ -57,15 +74,21 @@ func (f *fanout) publish(payload []byte) {
 			continue
 		}
 		s := s
-		_ = s.loop.Execute(func() { s.writeAll(frame) })
+		_ = s.loop.Execute(func() { s.writeAll(frame, zframe) })
 	}
 	if here != nil {
-		here.writeAll(frame)
+		here.writeAll(frame, zframe)
 	}
 }
 
-func (s *loopSet) writeAll(frame *codec.PreparedFrame) {
+// writeAll writes zframe (when not nil) to the connections that take a
+// shared compressed frame, frame to the others.
+func (s *loopSet) writeAll(frame, zframe *codec.PreparedFrame) {
 	for c := range s.conns {
+		if zframe != nil && c.SharedDeflate() {
+			_ = c.WritePrepared(zframe)
+			continue
+		}
 		_ = c.WritePrepared(frame)
 	}
 }

@@ -3,6 +3,14 @@
 // defaults (DefaultConfig: heartbeats on, ping after 25s quiet, 10s pong
 // timeout), one event loop per CPU.
 //
+// -compression off|no-context-takeover|context-takeover (with
+// -compression-window bits, 12 by default) sets Config.Deflate as the
+// examples' flag of the same name does; DeflateThreshold stays at its
+// default (128 bytes).
+//
+// -tls-cert and -tls-key serve wss:// instead (Config.TLS, crypto/tls with
+// its defaults; package tlsflag).
+//
 // -max-message N (the large-message jobs) admits messages up to N bytes and
 // lifts what would otherwise hold such a message back: the per-connection
 // rate limits are off and the outbound limit is 2N, so one message of N
@@ -17,15 +25,49 @@ import (
 	"os"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/tlsflag"
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 )
+
+// applyCompression maps -compression and -compression-window to
+// cfg.Deflate (the mapping of examples/internal/compression).
+func applyCompression(cfg *engine.Config, mode string, window int) error {
+	if window < 9 || window > codec.DeflateMaxWindowBits {
+		return fmt.Errorf("-compression-window %d: want 9..15", window)
+	}
+	switch mode {
+	case "off", "":
+		cfg.Deflate = codec.DeflatePolicy{}
+	case "no-context-takeover":
+		cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateNoContextTakeover}
+	case "context-takeover":
+		cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateContextTakeover, ServerMaxWindowBits: window, ClientMaxWindowBits: window}
+	default:
+		return fmt.Errorf("-compression %q: want off, no-context-takeover or context-takeover", mode)
+	}
+	return nil
+}
 
 func main() {
 	cfg := engine.DefaultConfig("127.0.0.1:9001")
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (loopback)")
 	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
 	maxMsg := flag.Int64("max-message", 0, "largest message in bytes, with no rate limits and a 2x outbound limit (0: engine defaults)")
+	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
+	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits, "window bits (9..15) per connection and direction under context-takeover")
+	tlsFlags := tlsflag.Register()
 	flag.Parse()
+	tlsCfg, err := tlsFlags.Config()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cfg.TLS = tlsCfg
+	if err := applyCompression(&cfg, *mode, *window); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if *maxMsg > 0 {
 		cfg.MaxMessageSize = *maxMsg
 		cfg.MaxMessagesPerSecond = 0 // 0 disables
@@ -36,7 +78,14 @@ func main() {
 	// generator resets 19k connections at once.
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-	fan := newFanout()
+	threshold := 0
+	if cfg.Deflate.Mode != codec.DeflateOff {
+		threshold = cfg.DeflateThreshold
+		if threshold == 0 {
+			threshold = engine.DefaultDeflateThreshold
+		}
+	}
+	fan := newFanout(threshold)
 	srv, err := engine.New(cfg, engine.Handlers{
 		Open: func(c *engine.Conn) {
 			ctl.Conns.Add(1)
