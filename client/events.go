@@ -178,6 +178,9 @@ func (l *loop) abort(c *Conn, report *CloseError, cause error) {
 		c.report.Err = cause
 	}
 	l.tlsCloseNotify(c)
+	if c.gc == nil {
+		return // the write failed: the session has ended
+	}
 	if l.busy == c {
 		l.closeBusy = true
 		c.up.Store(false)

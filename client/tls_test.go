@@ -123,6 +123,9 @@ type recordServer struct {
 	out    tlsrec.Cipher
 	plain  []byte
 	events chan string
+	// bad, when set, makes what follows the 101 instead of the script;
+	// the server then reports what the client sends back.
+	bad func(s *recordServer) []byte
 }
 
 // recorderConn keeps what crypto/tls writes and feeds it one record at a
@@ -143,7 +146,7 @@ func (r *recorderConn) Write(b []byte) (int, error) {
 	return r.Conn.Write(b)
 }
 
-func startRecordServer(t *testing.T, cert *tlstest.Cert) (string, chan string) {
+func startRecordServer(t *testing.T, cert *tlstest.Cert, bad func(s *recordServer) []byte) (string, chan string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +160,7 @@ func startRecordServer(t *testing.T, cert *tlstest.Cert) (string, chan string) {
 		}
 		defer raw.Close()
 		_ = raw.SetDeadline(time.Now().Add(15 * time.Second))
-		s := &recordServer{t: t, raw: raw, events: events}
+		s := &recordServer{t: t, raw: raw, events: events, bad: bad}
 		if err := s.serve(cert); err != nil {
 			events <- "error: " + err.Error()
 		}
@@ -196,6 +199,9 @@ func (s *recordServer) serve(cert *tlstest.Cert) error {
 	var accept [codec.AcceptKeySize]byte
 	codec.PutAcceptKey(accept[:], []byte(key))
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + string(accept[:]) + "\r\n\r\n"
+	if s.bad != nil {
+		return s.hostile(resp)
+	}
 	// The 101, two tickets in one record and one alone, a first frame,
 	// KeyUpdate(update_requested), a frame under the next key: one burst.
 	tkt := []byte{4, 0, 0, 18, 0, 0, 0x1c, 0x20, 1, 2, 3, 4, 1, 9, 0, 4, 't', 'k', 't', '!', 0, 0}
@@ -231,6 +237,36 @@ func (s *recordServer) serve(cert *tlstest.Cert) error {
 			return err
 		}
 		if ev == tlsrec.EventCloseNotify {
+			s.events <- "close_notify"
+			return nil
+		}
+	}
+}
+
+// hostile sends the 101 and then s.bad's bytes, and reports the client's
+// answer: an alert, close_notify, or the end of the stream.
+func (s *recordServer) hostile(resp string) error {
+	out, _ := s.rec.Write(&s.out, nil, []byte(resp), nil)
+	if _, err := s.raw.Write(out); err != nil {
+		return err
+	}
+	time.Sleep(50 * time.Millisecond) // the 101 arrives alone
+	if _, err := s.raw.Write(s.bad(s)); err != nil {
+		return err
+	}
+	for {
+		ev, err := s.next()
+		var pa tlsrec.PeerAlert
+		switch {
+		case errors.As(err, &pa):
+			s.events <- "alert " + tlsrec.Alert(pa).String()
+			return nil
+		case errors.Is(err, io.EOF):
+			s.events <- "eof"
+			return nil
+		case err != nil:
+			return err
+		case ev == tlsrec.EventCloseNotify:
 			s.events <- "close_notify"
 			return nil
 		}
@@ -288,7 +324,7 @@ func serverFrame(op codec.OpCode, payload string) []byte {
 // and Close sends close_notify after the close handshake.
 func TestWSSRecordLayer(t *testing.T) {
 	cert := testCert(t)
-	addr, events := startRecordServer(t, cert)
+	addr, events := startRecordServer(t, cert, nil)
 	rec := newRecorder()
 	rec.onOpen = func(c *Conn) {
 		if got := layer(c); got != "tlsrec" {
@@ -327,4 +363,55 @@ func TestWSSRecordLayer(t *testing.T) {
 		t.Fatalf("close %v", err)
 	}
 	wantEvent("close_notify")
+}
+
+// TestWSSRecordLayerBadInput: what the server sends after the 101 that the
+// record layer refuses ends the session with the alert it names (sent to
+// the server) and close code 1006; an alert or close_notify from the
+// server ends it too.
+func TestWSSRecordLayerBadInput(t *testing.T) {
+	cert := testCert(t)
+	seal := func(typ byte, msg []byte) func(s *recordServer) []byte {
+		return func(s *recordServer) []byte {
+			out, _ := tlsrec.Seal(&s.rec.Out, &s.out, nil, typ, msg, nil)
+			return out
+		}
+	}
+	raw := func(b []byte) func(s *recordServer) []byte {
+		return func(*recordServer) []byte { return b }
+	}
+	for _, tc := range []struct {
+		name   string
+		bad    func(s *recordServer) []byte
+		err    error  // what the CloseError wraps
+		answer string // what the server saw
+	}{
+		{"bad record MAC", raw(append([]byte{23, 3, 3, 0, 32}, make([]byte, 32)...)), tlsrec.AlertBadRecordMAC, "alert bad_record_mac"},
+		{"oversized record", raw([]byte{23, 3, 3, 0xff, 0xff}), tlsrec.AlertRecordOverflow, "alert record_overflow"},
+		{"plaintext alert record", raw([]byte{21, 3, 3, 0, 2, 2, 40}), tlsrec.AlertUnexpectedMessage, "alert unexpected_message"},
+		{"certificate request", seal(tlsrec.TypeHandshake, []byte{13, 0, 0, 0}), tlsrec.AlertUnexpectedMessage, "alert unexpected_message"},
+		{"fatal alert from the server", seal(tlsrec.TypeAlert, []byte{2, 40}), tlsrec.PeerAlert(40), "eof"},
+		{"close_notify without a close frame", seal(tlsrec.TypeAlert, []byte{1, 0}), ErrConnectionLost, "close_notify"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, events := startRecordServer(t, cert, tc.bad)
+			rec := newRecorder()
+			d := &Dialer{Client: newClient(t), TLSConfig: cert.ClientConfig("localhost")}
+			if _, err := d.Dial(ctx10(t), "wss://"+addr+"/", rec); err != nil {
+				t.Fatal(err)
+			}
+			var ce *CloseError
+			if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != codec.CloseAbnormal || !errors.Is(err, tc.err) {
+				t.Fatalf("close %v, want 1006 with %v", err, tc.err)
+			}
+			select {
+			case got := <-events:
+				if got != tc.answer {
+					t.Fatalf("server saw %q, want %q", got, tc.answer)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server saw nothing")
+			}
+		})
+	}
 }
