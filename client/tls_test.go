@@ -205,7 +205,9 @@ func (s *recordServer) serve(cert *tlstest.Cert) error {
 	// The 101, two tickets in one record and one alone, a first frame,
 	// KeyUpdate(update_requested), a frame under the next key: one burst.
 	tkt := []byte{4, 0, 0, 18, 0, 0, 0x1c, 0x20, 1, 2, 3, 4, 1, 9, 0, 4, 't', 'k', 't', '!', 0, 0}
-	out, _ := s.rec.Write(&s.out, nil, []byte(resp), nil)
+	// A first frame shares the 101's record, longer than what the client
+	// reads the head with.
+	out, _ := s.rec.Write(&s.out, nil, []byte(resp), codec.AppendFrame(nil, codec.OpText, []byte(first101)))
 	out, _ = tlsrec.Seal(&s.rec.Out, &s.out, out, tlsrec.TypeHandshake, append(append([]byte(nil), tkt...), tkt...), nil)
 	out, _ = tlsrec.Seal(&s.rec.Out, &s.out, out, tlsrec.TypeHandshake, tkt, nil)
 	out, _ = s.rec.Write(&s.out, out, serverFrame(codec.OpText, "before update"), nil)
@@ -315,11 +317,15 @@ func (s *recordServer) frame() (codec.OpCode, string, error) {
 	return op, string(p), nil
 }
 
+// first101 is the frame a recordServer sends in the 101's record.
+var first101 = strings.Repeat("in the 101's record ", 200)
+
 func serverFrame(op codec.OpCode, payload string) []byte {
 	return append([]byte{0x80 | byte(op), byte(len(payload))}, payload...)
 }
 
-// TestWSSRecordLayer: the server's NewSessionTicket messages are ignored,
+// TestWSSRecordLayer: a frame in the 101's record is delivered, the
+// server's NewSessionTicket messages are ignored,
 // its KeyUpdate(update_requested) moves both directions to the next key,
 // and Close sends close_notify after the close handshake.
 func TestWSSRecordLayer(t *testing.T) {
@@ -336,7 +342,7 @@ func TestWSSRecordLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"before update", "after update"} {
+	for _, want := range []string{first101, "before update", "after update"} {
 		if got := rec.next(t); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
@@ -412,6 +418,80 @@ func TestWSSRecordLayerBadInput(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the server saw nothing")
 			}
+		})
+	}
+}
+
+// TestWSSReconnect: a session the server closes is followed by a new
+// one on the record layer (fresh secrets, the loop's cipher cache entry
+// replaced), and messages flow again.
+func TestWSSReconnect(t *testing.T) {
+	cert := testCert(t)
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 1
+	cfg.TLS = cert.ServerConfig()
+	_, addr := startServer(t, cfg, engine.Handlers{
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) {
+			if string(data) == "bye" {
+				_ = c.Close(codec.CloseGoingAway, "restart")
+				return
+			}
+			_ = c.WriteMessage(typ, data)
+		},
+	})
+	rec := newRecorder()
+	layers := make(chan string, 4)
+	rec.onOpen = func(c *Conn) { layers <- layer(c) }
+	d := &Dialer{Client: newClient(t), TLSConfig: cert.ClientConfig("localhost"), Reconnect: &Reconnect{
+		Backoff: fastBackoff(),
+		OnReconnect: func(c *Conn) {
+			layers <- layer(c)
+			_ = c.WriteText([]byte("again"))
+		},
+	}}
+	c, err := d.Dial(ctx10(t), "wss://"+addr+"/", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.WriteText([]byte("first"))
+	if got := rec.next(t); got != "first" {
+		t.Fatalf("got %q", got)
+	}
+	_ = c.WriteText([]byte("bye"))
+	if got := rec.next(t); got != "again" {
+		t.Fatalf("after the reconnect: got %q", got)
+	}
+	for i := 0; i < 2; i++ {
+		if got := <-layers; got != "tlsrec" {
+			t.Fatalf("session %d on %q", i, got)
+		}
+	}
+	_ = c.Close(codec.CloseNormal, "")
+	rec.closed(t)
+}
+
+// TestWSSFirstFrame: a frame the server sends with its 101 (here through
+// a crypto/tls front, which forwards both in one record) is delivered
+// over TLS 1.2 and 1.3.
+func TestWSSFirstFrame(t *testing.T) {
+	cert, pool := selfSigned(t)
+	_, backend := startServer(t, engine.DefaultConfig("127.0.0.1:0"), engine.Handlers{
+		Open: func(c *engine.Conn) { _ = c.WriteText([]byte("welcome")) },
+	})
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			addr := tlsFront(t, backend, cert, v)
+			rec := newRecorder()
+			d := &Dialer{Client: newClient(t), TLSConfig: &tls.Config{RootCAs: pool}}
+			c, err := d.Dial(ctx10(t), "wss://"+addr+"/", rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.next(t); got != "welcome" {
+				t.Fatalf("got %q", got)
+			}
+			_ = c.Close(codec.CloseNormal, "")
+			rec.closed(t)
 		})
 	}
 }
