@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"testing"
 
 	"github.com/switchboard-ws/switchboard/engine"
@@ -9,8 +10,28 @@ import (
 // BenchmarkEchoRoundTrip: one connection, a 64-byte message to the engine's
 // echo and back, written from the handler (on the loop). allocs/op counts
 // the whole process: client and in-process server.
-func BenchmarkEchoRoundTrip(b *testing.B) {
-	_, addr := echoServer(b, func(c *engine.Config) { c.MaxMessagesPerSecond, c.MaxBytesPerSecond = 0, 0 })
+func BenchmarkEchoRoundTrip(b *testing.B) { benchEcho(b, 0) }
+
+// BenchmarkEchoRoundTripWSS: the same over wss:// (TLS 1.3 on both sides'
+// event-loop record layers; TLS 1.2 on crypto/tls in the second).
+func BenchmarkEchoRoundTripWSS(b *testing.B) {
+	b.Run("TLS1.3", func(b *testing.B) { benchEcho(b, tls.VersionTLS13) })
+	b.Run("TLS1.2", func(b *testing.B) { benchEcho(b, tls.VersionTLS12) })
+}
+
+func benchEcho(b *testing.B, version uint16) {
+	var tc, sc *tls.Config
+	scheme := "ws://"
+	if version != 0 {
+		cert := testCert(b)
+		sc, tc = cert.ServerConfig(), cert.ClientConfig("localhost")
+		tc.MaxVersion = version
+		scheme = "wss://"
+	}
+	_, addr := echoServer(b, func(c *engine.Config) {
+		c.MaxMessagesPerSecond, c.MaxBytesPerSecond = 0, 0
+		c.TLS = sc
+	})
 	cl := newClient(b)
 	done := make(chan struct{})
 	n := 0
@@ -28,7 +49,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 			close(done)
 		}
 	}}
-	c, err := (&Dialer{Client: cl}).Dial(ctx10(b), "ws://"+addr+"/", h)
+	c, err := (&Dialer{Client: cl, TLSConfig: tc}).Dial(ctx10(b), scheme+addr+"/", h)
 	if err != nil {
 		b.Fatal(err)
 	}

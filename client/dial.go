@@ -349,11 +349,10 @@ func (cfg *dialConfig) connect(ctx context.Context, raw string) (*session, error
 		if len(tc.NextProtos) == 0 {
 			tc.NextProtos = []string{"http/1.1"}
 		}
-		s.sec = newSecure(nc, tc)
-		if err := s.sec.tc.HandshakeContext(ctx); err != nil {
+		s.sec, rw, err = handshake(ctx, nc, tc)
+		if err != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		rw = s.sec.tc
 	}
 	var keyRaw [16]byte
 	_, _ = rand.Read(keyRaw[:])
@@ -374,6 +373,10 @@ func (cfg *dialConfig) connect(ctx context.Context, raw string) (*session, error
 	}
 	if err := cfg.checkUpgrade(&r, key, s); err != nil {
 		return nil, err
+	}
+	if rs, ok := rw.(*recStream); ok && len(rs.plain) > 0 {
+		// Frames that came in the record that ended the head.
+		rest = append(rest, rs.plain...)
 	}
 	s.rest = rest
 	_ = nc.SetDeadline(time.Time{})

@@ -43,12 +43,17 @@
 //
 // # wss://
 //
-// TLS is crypto/tls: the handshake runs on the dialling goroutine, then
-// the same tls.Conn is driven by the event loop through an in-memory pipe
-// (no goroutine per connection). Its record buffers are the cost: a few
-// kilobytes more per idle connection than ws://, see the README for the
-// measured figure. The layer sits behind a small type (secure) so that the
-// engine's own event-loop TLS record layer can replace it.
+// crypto/tls runs the handshake on the dialling goroutine. TLS 1.3 then
+// continues on the engine's event-loop record layer: the connection keeps
+// its traffic secrets and sequence numbers while idle, the expanded
+// ciphers live in a small per-loop cache, the server's KeyUpdate is
+// answered, its NewSessionTicket messages are ignored, and Close sends
+// close_notify. TLS 1.2, and TLS 1.3 when Dialer.TLSConfig sets a
+// ClientSessionCache (so that its tickets reach the cache and later
+// sessions resume), keep crypto/tls's tls.Conn, driven by the event loop
+// through an in-memory pipe, at the cost of its record buffers. No
+// goroutine runs per connection either way; the README has the measured
+// figures.
 //
 // # Reconnect
 //

@@ -76,12 +76,15 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		}
 		l.flushQueue(c)
 	}
-	// Bytes that followed the 101 are the first frames.
+	// Bytes that followed the 101 are the first frames (for crypto/tls,
+	// more may wait in the tls.Conn).
 	if c.state == stateOpen || c.state == stateClosing {
+		if len(s.rest) > 0 {
+			c.carry = s.rest
+		}
 		if c.sec != nil {
 			l.readTLS(c, nil)
-		} else if len(s.rest) > 0 {
-			c.carry = s.rest
+		} else if c.carry != nil {
 			l.readPlain(c, nil)
 		}
 	}
@@ -106,9 +109,9 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	if c.state == stateOpen || c.state == stateClosing {
 		if c.sec != nil {
-			l.readTLS(c, buf)
-			if c.gc == gc {
-				_, _ = gc.Discard(len(buf))
+			n := l.readTLS(c, buf)
+			if c.gc == gc && n > 0 {
+				_, _ = gc.Discard(n)
 			}
 		} else {
 			n := l.readPlain(c, buf)
@@ -174,6 +177,10 @@ func (l *loop) abort(c *Conn, report *CloseError, cause error) {
 	} else if cause != nil && c.report.Err == nil {
 		c.report.Err = cause
 	}
+	l.tlsCloseNotify(c)
+	if c.gc == nil {
+		return // the write failed: the session has ended
+	}
 	if l.busy == c {
 		l.closeBusy = true
 		c.up.Store(false)
@@ -189,7 +196,10 @@ func (l *loop) abort(c *Conn, report *CloseError, cause error) {
 // or finish.
 func (l *loop) sessionEnded(c *Conn, report *CloseError) {
 	c.gc = nil
-	c.sec = nil
+	if c.sec != nil {
+		l.tlsForget(c.sec)
+		c.sec = nil
+	}
 	c.carry = nil
 	c.up.Store(false)
 	c.dec.Release()

@@ -71,9 +71,12 @@ type loop struct {
 
 	out    []byte // a masked frame being sent
 	tlsOut []byte // records a TLS layer produced
-	plain  []byte // decrypted bytes (wss), or carried + new bytes
-	zin    []byte // inflated message, valid during OnMessage
-	zout   []byte // compressed message
+	// tlsCache holds the expanded TLS 1.3 ciphers of recently busy
+	// sessions (tls_loop.go); nil until the loop's first wss:// session.
+	tlsCache *[tlsCacheSize]tlsCacheEntry
+	plain    []byte // decrypted bytes (wss), or carried + new bytes
+	zin      []byte // inflated message, valid during OnMessage
+	zout     []byte // compressed message
 }
 
 func newLoop(cl *Client, el gnet.EventLoop) *loop {

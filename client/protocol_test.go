@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -244,6 +245,21 @@ func TestServerProtocolError(t *testing.T) {
 		{"invalid utf8", codec.AppendFrame(nil, codec.OpText, []byte{0xff, 0xfe}), codec.CloseInvalidPayload},
 		{"rsv1 without deflate", func() []byte { b := codec.AppendFrame(nil, codec.OpText, []byte("x")); b[0] |= 0x40; return b }(), codec.CloseProtocolError},
 		{"unexpected continuation", codec.AppendFragment(nil, codec.OpContinuation, true, []byte("x")), codec.CloseProtocolError},
+		// Invalid UTF-8 in every place a server can put it (RFC 6455 §8.1).
+		{"utf8 cut short at the end", codec.AppendFrame(nil, codec.OpText, []byte{'a', 0xe2, 0x82}), codec.CloseInvalidPayload},
+		{"utf8 surrogate", codec.AppendFrame(nil, codec.OpText, []byte{0xed, 0xa0, 0x80}), codec.CloseInvalidPayload},
+		{"utf8 overlong", codec.AppendFrame(nil, codec.OpText, []byte{0xc0, 0xaf}), codec.CloseInvalidPayload},
+		{"utf8 invalid across fragments", codec.AppendFragment(codec.AppendFragment(nil, codec.OpText, false, []byte{0xe2, 0x82}), codec.OpContinuation, true, []byte{'('}), codec.CloseInvalidPayload},
+		{"utf8 cut short in the last fragment", codec.AppendFragment(codec.AppendFragment(nil, codec.OpText, false, []byte("ok")), codec.OpContinuation, true, []byte{0xf0, 0x9f}), codec.CloseInvalidPayload},
+		{"close reason not utf8", codec.AppendFrame(nil, codec.OpClose, []byte{0x03, 0xe8, 0xff}), codec.CloseInvalidPayload},
+		// Close frames a server must not send (§5.5.1, §7.4).
+		{"close body of one byte", codec.AppendFrame(nil, codec.OpClose, []byte{0x03}), codec.CloseProtocolError},
+		{"close code 1005 on the wire", codec.AppendFrame(nil, codec.OpClose, []byte{0x03, 0xed}), codec.CloseProtocolError},
+		{"close code 1006 on the wire", codec.AppendFrame(nil, codec.OpClose, []byte{0x03, 0xee}), codec.CloseProtocolError},
+		{"close code 999", codec.AppendFrame(nil, codec.OpClose, []byte{0x03, 0xe7}), codec.CloseProtocolError},
+		{"close code 5000", codec.AppendFrame(nil, codec.OpClose, []byte{0x13, 0x88}), codec.CloseProtocolError},
+		{"control frame over 125 bytes", append([]byte{0x89, 126, 0, 126}, make([]byte, 126)...), codec.CloseProtocolError},
+		{"fragmented ping", codec.AppendFragment(nil, codec.OpPing, false, []byte("x")), codec.CloseProtocolError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := make(chan codec.CloseCode, 1)
@@ -361,5 +377,62 @@ func TestDeflateUnofferedClientWindow(t *testing.T) {
 	_ = c.WriteText([]byte(strings.Repeat("compressible ", 100)))
 	if got := <-rsv; got != 0 {
 		t.Fatalf("RSV bits %#x: compressed despite the limited window", got)
+	}
+}
+
+// Close frames a server may send: without a body (reported as 1005 and
+// answered with an empty close frame), with a code in the private range,
+// and with the longest reason; valid UTF-8 split across fragments is one
+// message.
+func TestServerCloseEdgeCases(t *testing.T) {
+	long := strings.Repeat("é", 61) + "x" // 123 bytes
+	for _, tc := range []struct {
+		name   string
+		before []byte // frames before the close
+		body   []byte
+		code   codec.CloseCode
+		reason string
+		answer []byte // the client's close body
+		msg    string // the message it got before
+	}{
+		{name: "no body", body: nil, code: codec.CloseNoStatus, answer: []byte{}},
+		{name: "private code", body: []byte{0x0f, 0xa0}, code: 4000, answer: []byte{0x0f, 0xa0}},
+		{name: "longest reason", body: append([]byte{0x03, 0xe8}, long...), code: codec.CloseNormal, reason: long, answer: []byte{0x03, 0xe8}},
+		{name: "utf8 across fragments",
+			before: codec.AppendFragment(codec.AppendFragment(nil, codec.OpText, false, []byte{'a', 0xe2, 0x82}), codec.OpContinuation, true, []byte{0xac, 'b'}),
+			body:   []byte{0x03, 0xe8}, code: codec.CloseNormal, answer: []byte{0x03, 0xe8}, msg: "a€b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := make(chan []byte, 1)
+			addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+				out := append([]byte(upgradeResponse(key)), tc.before...)
+				out = codec.AppendFrame(out, codec.OpClose, tc.body)
+				_, _ = c.Write(out)
+				if op, p, _ := readClientFrame(t, r); op == codec.OpClose {
+					answer <- append([]byte{}, p...)
+				}
+			})
+			rec := newRecorder()
+			if _, err := (&Dialer{Client: newClient(t)}).Dial(ctx10(t), "ws://"+addr+"/", rec); err != nil {
+				t.Fatal(err)
+			}
+			if tc.msg != "" {
+				if got := rec.next(t); got != tc.msg {
+					t.Fatalf("message %q, want %q", got, tc.msg)
+				}
+			}
+			var ce *CloseError
+			if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != tc.code || ce.Reason != tc.reason || !ce.Remote {
+				t.Fatalf("close = %v, want %d %q from the server", err, tc.code, tc.reason)
+			}
+			select {
+			case p := <-answer:
+				if !bytes.Equal(p, tc.answer) {
+					t.Fatalf("answered close body %x, want %x", p, tc.answer)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no close frame answered")
+			}
+		})
 	}
 }

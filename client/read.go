@@ -27,10 +27,14 @@ func (l *loop) readPlain(c *Conn, buf []byte) int {
 	return len(buf)
 }
 
-// readTLS decrypts what gnet holds for a wss:// session and decodes it.
-// in is taken whole.
-func (l *loop) readTLS(c *Conn, in []byte) {
+// readTLS decrypts what gnet holds for a wss:// session and decodes it;
+// it returns the bytes of in used.
+func (l *loop) readTLS(c *Conn, in []byte) int {
 	sec := c.sec
+	if sec.tc == nil {
+		return l.readTLS13(c, in)
+	}
+	// crypto/tls takes in whole.
 	l.tlsOut = l.tlsOut[:0]
 	data, err := sec.read(append(l.plain[:0], c.carry...), in, &l.tlsOut)
 	c.carry = nil
@@ -44,8 +48,10 @@ func (l *loop) readTLS(c *Conn, in []byte) {
 		if errors.Is(err, io.EOF) {
 			err = ErrConnectionLost
 		}
+		sec.notified = true
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Remote: true, Err: err}, nil)
 	}
+	return len(in)
 }
 
 // keepPlain keeps the loop's plaintext scratch for the next read unless a

@@ -87,16 +87,7 @@ func (l *loop) put(c *Conn, b []byte) error {
 	if c.sec == nil {
 		return l.putRaw(c, b)
 	}
-	l.tlsOut = l.tlsOut[:0]
-	if err := c.sec.write(b, &l.tlsOut); err != nil {
-		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: err}, nil)
-		return ErrClosed
-	}
-	err := l.putRaw(c, l.tlsOut)
-	if cap(l.tlsOut) > keepScratch {
-		l.tlsOut = nil
-	}
-	return err
+	return l.putTLS(c, b)
 }
 
 // putRaw writes bytes to the session's socket as they are.

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
-	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
 // Mount WebSockets at /ws on an existing net/http server, behind its own
@@ -38,15 +38,16 @@ func ExampleServer_HTTPHandler() {
 	web := httptest.NewServer(mux) // or http.ListenAndServe(":8080", mux)
 	defer web.Close()
 
-	client, err := wstest.Dial(strings.TrimPrefix(web.URL, "http://"), &wstest.DialOptions{
-		Path: "/ws", Header: http.Header{"X-User": {"alice"}},
+	got := make(chan string, 1)
+	d := &client.Dialer{Header: http.Header{"X-User": {"alice"}}}
+	c, err := d.Dial(context.Background(), "ws"+strings.TrimPrefix(web.URL, "http")+"/ws", client.Handlers{
+		Message: func(c *client.Conn, typ client.MessageType, data []byte) { got <- string(data) },
 	})
 	if err != nil {
 		panic(err)
 	}
-	defer client.Close()
-	_ = client.WriteText("hello")
-	_, msg, _ := client.ReadMessage(time.Second)
-	fmt.Println(string(msg))
+	defer c.Close(codec.CloseNormal, "")
+	_ = c.WriteText([]byte("hello"))
+	fmt.Println(<-got)
 	// Output: alice: hello
 }

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/hub"
-	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
 // A chat room: every text message a client sends goes to everyone in its
@@ -33,17 +34,25 @@ func Example() {
 	defer stop()
 	go srv.Run(ctx)
 
-	alice, _ := wstest.Dial(srv.Addr(), &wstest.DialOptions{Path: "/?room=lobby"})
-	bob, _ := wstest.Dial(srv.Addr(), &wstest.DialOptions{Path: "/?room=lobby"})
-	defer alice.Close()
-	defer bob.Close()
+	// Two clients (package client) join the lobby.
+	join := func(got chan string) *client.Conn {
+		c, err := client.Dial(ctx, "ws://"+srv.Addr()+"/?room=lobby", client.Handlers{
+			Message: func(c *client.Conn, typ client.MessageType, data []byte) { got <- string(data) },
+		})
+		if err != nil {
+			panic(err)
+		}
+		return c
+	}
+	aliceGot, bobGot := make(chan string, 1), make(chan string, 1)
+	alice, bob := join(aliceGot), join(bobGot)
+	defer alice.Close(codec.CloseNormal, "")
+	defer bob.Close(codec.CloseNormal, "")
 	for h.Subscribers("room=lobby") < 2 {
 		time.Sleep(time.Millisecond)
 	}
-	_ = alice.WriteText("hello")
-	_, got, _ := bob.ReadMessage(5 * time.Second)
-	_, echo, _ := alice.ReadMessage(5 * time.Second)
-	fmt.Printf("bob got %q, alice got %q\n", got, echo)
+	_ = alice.WriteText([]byte("hello"))
+	fmt.Printf("bob got %q, alice got %q\n", <-bobGot, <-aliceGot)
 	// Output: bob got "hello", alice got "hello"
 }
 

@@ -7,8 +7,9 @@ const (
 )
 
 // Conn is the record-layer state of one TLS 1.3 connection after the
-// handshake, on the server's side: In opens the client's records, Out
-// protects the server's.
+// handshake. On the server's side (Init) In opens the client's records and
+// Out protects the server's; on the client's side (InitClient, client.go)
+// the other way round.
 type Conn struct {
 	In, Out Direction
 	// updatePending is set when the peer's KeyUpdate asked for ours.
@@ -16,6 +17,8 @@ type Conn struct {
 	// closeSent is set once close_notify (or a fatal alert) went out;
 	// nothing more may be sent.
 	closeSent bool
+	// client: this is the client's side (it accepts NewSessionTicket).
+	client bool
 }
 
 // Event is what reading a record produced besides application data.
@@ -83,6 +86,9 @@ func (c *Conn) handshake(p []byte) error {
 		}
 		body := p[4 : 4+n]
 		p = p[4+n:]
+		if typ == msgNewSessionTicket && c.client {
+			continue // ignored (client.go)
+		}
 		if typ != msgKeyUpdate {
 			return AlertUnexpectedMessage
 		}
