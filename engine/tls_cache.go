@@ -92,10 +92,10 @@ func (l *loop) tlsSweep() {
 		}
 		if e.id != 0 {
 			delete(k.byID, e.id)
-			e.in.Reset()
-			e.out.Reset()
 			e.id = 0
 		}
+		e.in.Reset()
+		e.out.Reset()
 		if len(k.free) < tlsCacheMax {
 			k.free = append(k.free, e)
 		}
