@@ -76,7 +76,7 @@ type loop struct {
 
 	// TLS (tls_conn.go): expanded ciphers of recent connections, and
 	// scratch for plaintext opened and records sealed during one event.
-	tlsCache *[tlsCacheSize]tlsCacheEntry
+	tlsCache tlsCache
 	tlsPlain []byte
 	tlsOut   []byte
 

@@ -18,11 +18,13 @@ func TestConnSize(t *testing.T) {
 }
 
 // A TLS connection's Conn and TLS state share one allocation (tlsBox):
-// keep it within the 320-byte size class.
+// keep it within the 416-byte size class (320 until each direction kept
+// its derived key and IV, 88 bytes, so that a cipher cache miss costs no
+// HKDF).
 func TestTLSBoxSize(t *testing.T) {
 	size := unsafe.Sizeof(tlsBox{})
 	t.Logf("tlsBox %d bytes (tlsConn %d)", size, unsafe.Sizeof(tlsConn{}))
-	if unsafe.Sizeof(uintptr(0)) == 8 && size > 320 {
-		t.Fatalf("tlsBox grew to %d bytes; the budget is 320, one size class (see docs/architecture.md)", size)
+	if unsafe.Sizeof(uintptr(0)) == 8 && size > 416 {
+		t.Fatalf("tlsBox grew to %d bytes; the budget is 416, one size class (see docs/architecture.md)", size)
 	}
 }

@@ -164,5 +164,6 @@ func (t *tickRunner) Run(context.Context) error {
 	l := (*loop)(t)
 	l.enter()
 	l.wheel.Advance(time.Now(), l.onTimer)
+	l.tlsSweep()
 	return nil
 }

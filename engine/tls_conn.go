@@ -17,10 +17,10 @@ import (
 //	frames → TLS records (the loop's scratch) → loop.put → socket
 //
 // A TLS connection's Conn lives in a tlsBox with its tlsConn. While idle,
-// a TLS 1.3 connection keeps only the record layer's secrets and sequence
-// numbers (tlsrec.Conn): no record buffer, no handshake state, no
-// expanded cipher (AEADs live in a per-loop cache of tlsCacheSize
-// entries). Plaintext not consumed by the decoder (at most part of a
+// a TLS 1.3 connection keeps only the record layer's secrets, keys, IVs
+// and sequence numbers (tlsrec.Conn): no record buffer, no handshake
+// state, no expanded cipher (AEADs live in a per-loop cache of the
+// connections with recent traffic, tls_cache.go). Plaintext not consumed by the decoder (at most part of a
 // frame header, or a request head in progress) is kept in tlsConn.in
 // only while pending. TLS 1.2 keeps crypto/tls's Conn (tls_std.go).
 
@@ -62,30 +62,6 @@ func (c *Conn) tlsState() *tlsConn {
 		return nil
 	}
 	return &(*tlsBox)(unsafe.Pointer(c)).t
-}
-
-// tlsCacheSize is the number of connections per loop whose expanded
-// ciphers are kept between events (direct-mapped by connection ID).
-const tlsCacheSize = 64
-
-type tlsCacheEntry struct {
-	id      uint64
-	in, out tlsrec.Cipher
-}
-
-// tlsCiphers returns the cache entry for c, emptied if it held another
-// connection's ciphers.
-func (l *loop) tlsCiphers(c *Conn) *tlsCacheEntry {
-	if l.tlsCache == nil {
-		l.tlsCache = new([tlsCacheSize]tlsCacheEntry)
-	}
-	e := &l.tlsCache[c.id%tlsCacheSize]
-	if e.id != c.id {
-		e.in.Reset()
-		e.out.Reset()
-		e.id = c.id
-	}
-	return e
 }
 
 // tlsMaxPlain bounds the plaintext decrypted per round before it is
@@ -398,13 +374,7 @@ func (l *loop) tlsClosed(c *Conn) {
 		l.srv.decCfg.Budget.Unreserve(int(t.held))
 		t.held = 0
 	}
-	if l.tlsCache != nil {
-		if e := &l.tlsCache[c.id%tlsCacheSize]; e.id == c.id {
-			e.in.Reset()
-			e.out.Reset()
-			e.id = 0
-		}
-	}
+	l.tlsForget(c)
 	t.rec = tlsrec.Conn{}
 }
 

@@ -60,7 +60,7 @@ func seal(t testing.TB, d *Direction, c *Cipher, inner []byte) []byte {
 		t.Fatal(err)
 	}
 	hdr := []byte{TypeApplicationData, 3, 3, byte((len(inner) + tagLen) >> 8), byte(len(inner) + tagLen)}
-	nonce := c.nonce(d.seq)
+	nonce := c.nonce(d, d.seq)
 	d.seq++
 	return c.aead.Seal(hdr, nonce, inner, hdr)
 }

@@ -15,6 +15,7 @@ const (
 	MaxRecord     = HeaderLen + MaxCiphertext
 	tagLen        = 16 // AES-GCM and ChaCha20-Poly1305
 	maxSecret     = 48 // SHA-384
+	maxKey        = 32 // AES-256-GCM and ChaCha20-Poly1305
 	nonceLen      = 12
 	versionTLS12  = 0x0303 // legacy_record_version of protected records
 )
@@ -28,10 +29,14 @@ const (
 )
 
 // Direction is one direction of a connection after the handshake: the
-// current traffic secret, the next record's sequence number and the key
-// generation (0 for the secret the handshake produced, +1 per KeyUpdate).
+// current traffic secret, the key and IV derived from it (RFC 8446 §7.3,
+// kept so that a Cipher is built without HKDF), the next record's
+// sequence number and the key generation (0 for the secret the handshake
+// produced, +1 per KeyUpdate).
 type Direction struct {
 	secret [maxSecret]byte
+	key    [maxKey]byte
+	iv     [nonceLen]byte
 	seq    uint64
 	gen    uint32
 	suite  uint16
@@ -50,6 +55,33 @@ func (d *Direction) Init(id uint16, secret []byte, seq uint64) error {
 	}
 	*d = Direction{suite: id, seq: seq}
 	copy(d.secret[:], secret)
+	if err := d.deriveKeys(s); err != nil {
+		*d = Direction{}
+		return err
+	}
+	return nil
+}
+
+// deriveKeys sets the key and IV from the current secret:
+// key = HKDF-Expand-Label(secret, "key", "", key_length),
+// iv = HKDF-Expand-Label(secret, "iv", "", 12). The previous ones are
+// overwritten.
+func (d *Direction) deriveKeys(s *suite) error {
+	secret := d.secret[:s.hashLen]
+	key, err := expandLabel(s, secret, "key", nil, s.keyLen)
+	if err != nil {
+		return err
+	}
+	iv, err := expandLabel(s, secret, "iv", nil, nonceLen)
+	if err != nil {
+		clear(key)
+		return err
+	}
+	clear(d.key[:])
+	copy(d.key[:], key)
+	copy(d.iv[:], iv)
+	clear(key)
+	clear(iv)
 	return nil
 }
 
@@ -74,30 +106,32 @@ func (d *Direction) Update() error {
 	if err != nil {
 		return err
 	}
+	clear(d.secret[:])
 	copy(d.secret[:], next)
 	clear(next)
+	if err := d.deriveKeys(s); err != nil {
+		return err
+	}
 	d.seq = 0
 	d.gen++
 	return nil
 }
 
 // Cipher is the expanded state of one Direction's current key: the AEAD
-// and the write IV (RFC 8446 §7.3). It is built on demand from the
-// Direction and may be dropped at any time; the zero Cipher is empty.
+// (its key schedule). It is built on demand from the Direction's key and
+// may be dropped at any time; the zero Cipher is empty.
 type Cipher struct {
 	aead cipher.AEAD
 	dir  *Direction
 	gen  uint32
-	iv   [nonceLen]byte
 	n    [nonceLen]byte // the current record's nonce (kept here: no allocation)
 }
 
 // Reset empties c (releases its AEAD).
 func (c *Cipher) Reset() { *c = Cipher{} }
 
-// For makes c the expanded key of d's current generation, deriving it
-// when c holds anything else: key = HKDF-Expand-Label(secret, "key", "",
-// key_length), iv = HKDF-Expand-Label(secret, "iv", "", 12).
+// For makes c the expanded key of d's current generation, building the
+// AEAD from d's key when c holds anything else.
 func (c *Cipher) For(d *Direction) error {
 	if c.aead != nil && c.dir == d && c.gen == d.gen {
 		return nil
@@ -107,29 +141,18 @@ func (c *Cipher) For(d *Direction) error {
 	if s == nil {
 		return ErrUnknownSuite
 	}
-	secret := d.secret[:s.hashLen]
-	key, err := expandLabel(s, secret, "key", nil, s.keyLen)
-	if err != nil {
-		return err
-	}
-	iv, err := expandLabel(s, secret, "iv", nil, nonceLen)
-	if err != nil {
-		return err
-	}
-	aead, err := s.aead(key)
-	clear(key)
+	aead, err := s.aead(d.key[:s.keyLen])
 	if err != nil {
 		return err
 	}
 	c.aead, c.dir, c.gen = aead, d, d.gen
-	copy(c.iv[:], iv)
 	return nil
 }
 
-// nonce is the per-record nonce: the IV XOR the sequence number, left-padded
-// to the IV's length (RFC 8446 §5.3).
-func (c *Cipher) nonce(seq uint64) []byte {
-	c.n = c.iv
+// nonce is the per-record nonce of d's record seq: d's IV XOR the
+// sequence number, left-padded to the IV's length (RFC 8446 §5.3).
+func (c *Cipher) nonce(d *Direction, seq uint64) []byte {
+	c.n = d.iv
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], seq)
 	for i := range s {
@@ -165,7 +188,7 @@ func Seal(d *Direction, c *Cipher, dst []byte, typ byte, a, b []byte) ([]byte, e
 		p = append(p, b[:n-k]...)
 		b = b[n-k:]
 		p = append(p, typ)
-		nonce := c.nonce(d.seq)
+		nonce := c.nonce(d, d.seq)
 		sealed := c.aead.Seal(p[:0], nonce, p, hdr)
 		d.seq++
 		dst = dst[:start+HeaderLen+len(sealed)]
@@ -217,7 +240,7 @@ func Open(d *Direction, c *Cipher, dst, rec []byte) (byte, []byte, error) {
 	if d.seq == math.MaxUint64 {
 		return 0, dst, AlertInternalError
 	}
-	nonce := c.nonce(d.seq)
+	nonce := c.nonce(d, d.seq)
 	start := len(dst)
 	out, err := c.aead.Open(dst, nonce, rec[HeaderLen:], rec[:HeaderLen])
 	if err != nil {
@@ -251,5 +274,7 @@ func TrialOpen(d *Direction, c *Cipher, rec []byte) bool {
 	var scratch [256]byte
 	_, _, err := Open(&probe, c, scratch[:0], rec)
 	c.dir = d
+	probe = Direction{} // a copy of the key material
+	clear(scratch[:])
 	return err == nil
 }

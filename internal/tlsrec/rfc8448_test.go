@@ -73,6 +73,10 @@ func TestRFC8448(t *testing.T) {
 			if err := d.Init(suite, secret, v.seq); err != nil {
 				t.Fatal(err)
 			}
+			// Init derived the key and IV once; a Cipher is built from them.
+			if !bytes.Equal(d.key[:16], key) || !bytes.Equal(d.key[16:], make([]byte, maxKey-16)) || !bytes.Equal(d.iv[:], iv) {
+				t.Fatalf("Direction key %x iv %x", d.key, d.iv)
+			}
 			var c Cipher
 			got, err := Seal(&d, &c, nil, TypeApplicationData, plain[:7], plain[7:])
 			if err != nil || !bytes.Equal(got, record) {
@@ -116,6 +120,12 @@ func TestKeyUpdateDerivation(t *testing.T) {
 		}
 		if !bytes.Equal(d.secret[:s.hashLen], want) || d.Seq() != 0 || d.Generation() != 1 {
 			t.Fatalf("suite %x: after Update secret %x seq %d gen %d", s.id, d.secret[:s.hashLen], d.Seq(), d.Generation())
+		}
+		// The key and IV follow the new secret (RFC 8446 §7.3).
+		key, _ := ExpandLabel(s.id, want, "key", nil, s.keyLen)
+		iv, _ := ExpandLabel(s.id, want, "iv", nil, nonceLen)
+		if !bytes.Equal(d.key[:s.keyLen], key) || !bytes.Equal(d.iv[:], iv) {
+			t.Fatalf("suite %x: after Update key %x iv %x; want %x %x", s.id, d.key[:s.keyLen], d.iv, key, iv)
 		}
 	}
 }
