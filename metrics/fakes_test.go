@@ -22,6 +22,8 @@ func (fakeEngine) Stats() engine.Stats {
 		InboundBudget:       1 << 30,
 		BudgetRefused:       5,
 		PendingUpgrades:     6,
+		TLS:                 engine.TLSStats{HandshakesInProgress: 3, HandshakesQueued: 1, HandshakesCompleted: 40, HandshakesFailed: 2, Alerts: 1},
+		Deflate:             engine.DeflateStats{Inflated: 14, Deflated: 15, TooBig: 1},
 	}
 }
 
