@@ -24,9 +24,10 @@ vet:
 race:
 	set -o pipefail; $(GO) test -race -count=1 -json ./... | $(GO) run ./internal/cmd/testreport
 
-# Load tests skip themselves under -race (it slows their clients 5-10x).
+# Load tests and allocation counts skip themselves under -race (it slows
+# their clients 5-10x and makes sync.Pool drop items): they run here.
 load:
-	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad' -v ./hub/ ./engine/
+	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad|PublishAllocs|PublishDeflateAllocs|SteadyStateAllocs|DeflateLimitedAllocs' -v ./hub/ ./engine/ ./internal/pmd/
 
 # The benchmark harness is its own module (peers' dependencies stay out of
 # go.mod): gofmt, vet and a tiny run of the generator against every server.

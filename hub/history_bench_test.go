@@ -16,20 +16,7 @@ var fanHistory = Config{History: []HistoryRule{{Pattern: "fan", Size: 1000, TTL:
 // allocates O(event loops): the frame (kept in the history, not copied)
 // and the loops' wake-ups, whatever the number of subscribers.
 func TestPublishAllocsHistory(t *testing.T) {
-	const loops = 2
-	payload := make([]byte, fanPayload)
-	measure := func(subs int) float64 {
-		n, r := fanSetupCfg(t, loops, subs, fanHistory)
-		for range 1100 { // past the size bound: the steady state
-			publishWait(t, n, r, payload)
-		}
-		return testing.AllocsPerRun(200, func() { publishWait(t, n, r, payload) })
-	}
-	small, large := measure(50), measure(500)
-	t.Logf("allocations per publish with history, %d loops: %.1f (50 subscribers), %.1f (500 subscribers)", loops, small, large)
-	if limit := float64(1 + 2*loops); small > limit || large > limit {
-		t.Fatalf("allocations per publish: %.1f and %.1f, want at most %.0f", small, large, limit)
-	}
+	checkPublishAllocs(t, " with history", fanHistory, 1100) // past the size bound: the steady state
 }
 
 // BenchmarkPublishHistory compares publishing with in-memory history and

@@ -98,6 +98,11 @@ type Broker struct {
 	mu      sync.Mutex
 	desired map[string]struct{} // topics with local subscribers
 	session *session            // the live subscription connection, or nil
+	// fresh: history topics subscribed whose first catch-up has not run
+	// yet, with the first position this node's own publishes got in the
+	// meantime (zero: none). Bounded by desired; freshN is len(fresh).
+	fresh  map[string]hub.Position
+	freshN atomic.Int32
 
 	published  atomic.Uint64
 	lost       atomic.Uint64
@@ -172,6 +177,7 @@ func New(cfg Config) (*Broker, error) {
 		queue:   make(chan outMsg, cfg.QueueSize),
 		kick:    make(chan struct{}, 1),
 		desired: make(map[string]struct{}),
+		fresh:   make(map[string]hub.Position),
 		fetchq:  make(chan fetchReq, defaultFetchMax),
 		last:    make(map[string]hub.Position),
 		preg:    presenceReg{members: make(map[string]map[string][]byte)},
@@ -232,6 +238,10 @@ func (b *Broker) Publish(topic string, typ engine.MessageType, payload []byte) e
 func (b *Broker) Subscribe(topic string) {
 	b.mu.Lock()
 	b.desired[topic] = struct{}{}
+	if _, ok := b.fresh[topic]; !ok {
+		b.fresh[topic] = hub.Position{}
+		b.freshN.Store(int32(len(b.fresh)))
+	}
 	b.mu.Unlock()
 	b.poke()
 }
@@ -240,6 +250,8 @@ func (b *Broker) Subscribe(topic string) {
 func (b *Broker) Unsubscribe(topic string) {
 	b.mu.Lock()
 	delete(b.desired, topic)
+	delete(b.fresh, topic)
+	b.freshN.Store(int32(len(b.fresh)))
 	b.mu.Unlock()
 	b.poke()
 }
@@ -447,7 +459,7 @@ func (b *Broker) send(batch []outMsg) error {
 		case failed && m.hist:
 			b.localOnly(m)
 		case m.hist:
-			numbered(m, cmds[i])
+			b.numbered(m, cmds[i])
 		}
 		if failed {
 			bad++
@@ -643,6 +655,10 @@ func (b *Broker) handle(m *redis.Message) {
 	}
 }
 
+// beforeSubscribe, when set (by tests, before New), runs before each
+// SUBSCRIBE the syncer sends.
+var beforeSubscribe func(context.Context)
+
 // syncer brings the live session's Redis subscriptions in line with the
 // topics that have local subscribers, whenever either changes. A failed
 // command closes the session; the subscriber then reconnects and the next
@@ -678,6 +694,9 @@ func (b *Broker) syncer() {
 		}
 		b.mu.Unlock()
 		var err error
+		if len(add) > 0 && beforeSubscribe != nil {
+			beforeSubscribe(b.ctx)
+		}
 		if len(add) > 0 {
 			err = s.ps.Subscribe(b.ctx, add...)
 		}

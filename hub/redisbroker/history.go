@@ -212,9 +212,10 @@ func (b *Broker) read(topic string, rule hub.HistoryRule, after uint64, metaOnly
 
 func str(v any) string { s, _ := v.(string); return s }
 
-// numbered tells m's publisher the position the script returned.
-func numbered(m *outMsg, c redis.Cmder) {
-	if m.done == nil {
+// numbered tells m's publisher the position the script returned, and
+// notes it while the topic's first catch-up is pending (see takeFresh).
+func (b *Broker) numbered(m *outMsg, c redis.Cmder) {
+	if m.done == nil && b.freshN.Load() == 0 {
 		return
 	}
 	var pos hub.Position
@@ -226,7 +227,32 @@ func numbered(m *outMsg, c redis.Cmder) {
 			pos.Epoch = str(v[1])
 		}
 	}
-	m.done(pos, nil)
+	if b.freshN.Load() > 0 && pos.Offset > 0 {
+		b.mu.Lock()
+		if p, ok := b.fresh[m.topic]; ok && p.IsZero() {
+			b.fresh[m.topic] = pos
+		}
+		b.mu.Unlock()
+	}
+	if m.done != nil {
+		m.done(pos, nil)
+	}
+}
+
+// takeFresh ends topic's first catch-up: it returns the first position
+// this node's own publishes got since the topic was subscribed (zero:
+// none). A client that joins a room and speaks at once publishes before
+// Redis has confirmed this node's subscription; its message is then
+// delivered here from the stream instead of being missed.
+func (b *Broker) takeFresh(topic string) hub.Position {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.fresh[topic]
+	if ok {
+		delete(b.fresh, topic)
+		b.freshN.Store(int32(len(b.fresh)))
+	}
+	return p
 }
 
 // catchUp brings this node's view of topic in line with Redis (on the
@@ -240,6 +266,9 @@ func (b *Broker) catchUp(topic string) {
 		return
 	}
 	last, known := b.last[topic]
+	if known {
+		b.takeFresh(topic)
+	}
 	for range 4 { // a page at a time while the stream runs ahead
 		res := b.read(topic, rule, last.Offset, !known)
 		if res.Err != nil {
@@ -250,6 +279,11 @@ func (b *Broker) catchUp(topic string) {
 		}
 		cur := hub.Position{Offset: res.Top, Epoch: res.Epoch}
 		if !known {
+			if own := b.takeFresh(topic); own.Epoch == res.Epoch && own.Offset > 0 && own.Offset <= res.Top {
+				// Deliver from this node's first own message on.
+				last, known = hub.Position{Offset: own.Offset - 1, Epoch: own.Epoch}, true
+				continue
+			}
 			b.last[topic] = cur
 			(*sink).Sync(topic, cur, false)
 			return

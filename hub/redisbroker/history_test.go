@@ -476,3 +476,42 @@ func TestHistoryOutageAndReturn(t *testing.T) {
 		t.Fatalf("A's stats: %+v", st)
 	}
 }
+
+// A client that joins a room and publishes before Redis has confirmed this
+// node's subscription to it still gets its message: the first catch-up
+// delivers from the stream from this node's first own message on.
+func TestHistoryOwnPublishBeforeSubscribed(t *testing.T) {
+	srv, _ := startRedis(t)
+	hold := make(chan struct{})
+	var held atomic.Int32
+	beforeSubscribe = func(ctx context.Context) {
+		held.Add(1)
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+	}
+	t.Cleanup(func() { beforeSubscribe = nil })
+	n := startHistNode(t, srv.URL())
+	c := n.dial(t, url.Values{"room": {"early"}})
+	waitFor(t, "the SUBSCRIBE held", 5*time.Second, func() bool { return held.Load() > 0 })
+	publishN(t, n.hub, "early", "m", 1, 2)
+	waitFor(t, "Redis took both messages", 5*time.Second, func() bool { return n.broker.Stats().Published >= 2 })
+	if err := c.ExpectSilence(100 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	for _, want := range []string{"1 m1", "2 m2"} {
+		if got := readText(t, c); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	waitFor(t, "subscribed", 5*time.Second, func() bool { return n.broker.Subscribed("early") })
+	publishN(t, n.hub, "early", "m", 3, 3)
+	if got := readText(t, c); got != "3 m3" {
+		t.Fatalf("got %q, want %q", got, "3 m3")
+	}
+	if err := c.ExpectSilence(150 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+}
