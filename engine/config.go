@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // Policy says what happens when a connection passes a limit: its outbound
@@ -175,6 +176,17 @@ type Config struct {
 	// message shrinks little if at all). A message whose compressed form is
 	// not smaller is sent plain as well.
 	DeflateThreshold int
+	// DeflateLevel is the flate level of the messages the server compresses
+	// (its own writes and hub broadcasts): 1 (fastest) to 9 (smallest).
+	// 0: DefaultDeflateLevel, 1: JSON shrinks 3–8× at it, and each step up
+	// costs CPU on every message for a few percent of bytes (level 5, the
+	// encoder gws uses under context takeover, sends ~10% fewer bytes than
+	// level 1 for ~1.5× the CPU: see docs/benchmarks.md). It changes the
+	// CPU per message only: the compressors are pooled per level, never
+	// kept by a connection. A peer that demands server_max_window_bits below
+	// 15 gets klauspost/compress's window-limited encoder whatever the
+	// level.
+	DeflateLevel int
 
 	// AllowedOrigins lists the Origin values (e.g. "https://app.example.com")
 	// a browser may connect from besides the server's own Host. "*" allows
@@ -376,6 +388,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.DeflateThreshold == 0 {
 		c.DeflateThreshold = DefaultDeflateThreshold
+	}
+	if c.DeflateLevel < 0 || c.DeflateLevel > pmd.MaxLevel {
+		errs = append(errs, fmt.Errorf("DeflateLevel %d: want 0 (default) or 1 to 9", c.DeflateLevel))
+	}
+	if c.DeflateLevel == 0 {
+		c.DeflateLevel = DefaultDeflateLevel
 	}
 	errs = c.normalizeTLS(errs)
 	if c.Logger == nil {

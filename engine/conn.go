@@ -51,7 +51,12 @@ type Conn struct {
 	// how much of the request head was already searched for its end.
 	lastRecv uint32
 
-	closed    atomic.Bool // set once, on the loop, when the connection is done
+	// closed: bit 0 (closedBit) is set once, on the loop, when the
+	// connection is done; read from any goroutine. Bits 8..31 are 1 + the
+	// index of the connection's context-takeover windows in its loop's
+	// table (deflate_takeover.go), 0: none; loop only. Only the loop
+	// writes the word.
+	closed    atomic.Uint32
 	state     connState
 	awaitPong bool
 	flags     connFlags // flagUpgraded, flagTLS
@@ -60,6 +65,15 @@ type Conn struct {
 	// constant after; 0: not negotiated. The last spare byte of Conn.
 	pmd uint8
 }
+
+// closedBit is the bit of Conn.closed that says the connection is done.
+const closedBit = 1
+
+// isClosed reports whether the connection is done. Any goroutine.
+func (c *Conn) isClosed() bool { return c.closed.Load()&closedBit != 0 }
+
+// markClosed sets closedBit. Loop only.
+func (c *Conn) markClosed() { c.closed.Or(closedBit) }
 
 // connFlags are bits of Conn.flags.
 type connFlags uint8
@@ -94,8 +108,6 @@ type connExt struct {
 	pend *pending // large writes the socket has not taken yet (loop only)
 
 	decision *Decision // a deferred upgrade decision still pending (loop only)
-
-	pmdw *pmdWindows // permessage-deflate dictionaries under context takeover (loop only)
 }
 
 // extension returns c's connExt, allocating it on first use. Safe from
@@ -210,7 +222,7 @@ func (c *Conn) Value() any {
 func (c *Conn) SetValue(v any) { c.extension().value.Store(valueBox{v}) }
 
 // Closed reports whether the connection has closed.
-func (c *Conn) Closed() bool { return c.closed.Load() }
+func (c *Conn) Closed() bool { return c.isClosed() }
 
 // onLoop reports whether the caller runs on c's event loop.
 func (c *Conn) onLoop() bool {
@@ -255,7 +267,7 @@ func (c *Conn) WriteUncompressed(typ MessageType, p []byte) error {
 	if c.onLoop() {
 		return c.loop.writeUncompressed(c, op, p)
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrClosed
 	}
 	buf := framePool.Get()
@@ -276,7 +288,7 @@ func (c *Conn) WritePrepared(f *codec.PreparedFrame) error {
 	if c.onLoop() {
 		return c.loop.writePrepared(c, f)
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrClosed
 	}
 	return c.loop.post(task{conn: c, kind: taskPrepared, frame: f}, len(f.Bytes()))
@@ -300,7 +312,7 @@ func (c *Conn) Close(code codec.CloseCode, reason string) error {
 	if c.onLoop() {
 		return c.loop.startClose(c, code, reason, nil)
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrClosed
 	}
 	return c.loop.post(task{conn: c, kind: taskClose, code: code, reason: reason}, 0)
@@ -312,7 +324,7 @@ func (c *Conn) Abort() error {
 		c.loop.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrClosed})
 		return nil
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrClosed
 	}
 	return c.loop.post(task{conn: c, kind: taskAbort}, 0)
@@ -322,7 +334,7 @@ func (c *Conn) write(op codec.OpCode, p []byte) error {
 	if c.onLoop() {
 		return c.loop.writeFrame(c, op, p)
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrClosed
 	}
 	buf := framePool.Get()

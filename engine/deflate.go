@@ -10,17 +10,23 @@ import (
 // permessage-deflate (RFC 7692) in the engine. See docs/architecture.md,
 // "permessage-deflate", and internal/pmd for the layer itself.
 //
-// Per connection it costs one byte inside Conn (Conn.pmd, which took the
-// last spare byte: Conn does not grow) and, only under context takeover and from the
-// first compressed message in either direction, a pmdWindows behind
-// connExt.pmdw whose buffers are the negotiated windows (allocated by
-// pmd.Window on first Append). No flate state is ever kept: compressors
-// and decompressors are borrowed per message from internal/pmd's pools.
+// Per connection it costs one byte inside Conn (Conn.pmd) and 24 bits of
+// Conn.closed (Conn does not grow) and, only
+// under context takeover and from the first compressed message in either
+// direction, one allocation of exactly the negotiated windows and a 16-byte
+// slot in the loop's table (deflate_takeover.go). No flate state is ever
+// kept: compressors and decompressors are borrowed per message from
+// internal/pmd's pools.
 
 // DefaultDeflateThreshold is the default Config.DeflateThreshold: at flate
 // level 1 a message under 128 bytes is Huffman-coded without matches and
 // shrinks little if at all (see internal/pmd).
 const DefaultDeflateThreshold = 128
+
+// DefaultDeflateLevel is the default Config.DeflateLevel: flate level 1,
+// best speed, the level of gws's and gorilla's compressors without context
+// takeover.
+const DefaultDeflateLevel = pmd.Level
 
 // Conn.pmd packs what was agreed in one byte; 0 means not negotiated. Its
 // low nibble is the inbound window's bits under client context takeover
@@ -56,12 +62,6 @@ func (c *Conn) pmdOutLimit() uint8 {
 		return b + pmdLimitBias
 	}
 	return 0
-}
-
-// pmdWindows are a connection's sliding dictionaries under context
-// takeover, one per direction; touched only on the connection's loop.
-type pmdWindows struct {
-	in, out pmd.Window
 }
 
 // setDeflate records on c, before OnOpen, that p was agreed: the decoder
@@ -103,31 +103,9 @@ func (c *Conn) SharedDeflate() bool { return c.pmd != 0 && c.pmd>>4 == 0 }
 // below which a message is sent uncompressed.
 func (h Loop) DeflateThreshold() int { return h.l.srv.cfg.DeflateThreshold }
 
-// windows returns c's dictionaries, allocating them on first use with the
-// negotiated sizes. Loop only.
-func (c *Conn) windows() *pmdWindows {
-	e := c.extension()
-	if e.pmdw == nil {
-		w := &pmdWindows{}
-		if b := c.pmdIn(); b != 0 {
-			w.in.Init(1 << b)
-		}
-		if b := c.pmdOut(); b != 0 {
-			w.out.Init(1 << b)
-		}
-		e.pmdw = w
-	}
-	return e.pmdw
-}
-
-// releaseWindows drops c's dictionaries (the connection closed).
-func releaseWindows(c *Conn) {
-	if e := c.ext.Load(); e != nil && e.pmdw != nil {
-		e.pmdw.in.Release()
-		e.pmdw.out.Release()
-		e.pmdw = nil
-	}
-}
+// DeflateLevel returns the server's Config.DeflateLevel: the flate level of
+// the messages it compresses, 1 to 9.
+func (h Loop) DeflateLevel() int { return h.l.srv.cfg.DeflateLevel }
 
 // inflate returns the plaintext of a compressed data message in the loop's
 // scratch buffer, valid until the next message on this loop (OnMessage's
@@ -139,10 +117,13 @@ func releaseWindows(c *Conn) {
 func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	var dict []byte
 	takeover := c.pmdIn() != 0
-	var w *pmdWindows
+	var w *pmdSlot
 	if takeover {
-		w = c.windows()
-		dict = w.in.Bytes()
+		if w = l.windows(c); w == nil {
+			l.windowsRefused(c)
+			return nil, false
+		}
+		dict = w.inbound(c)
 	}
 	limit, budget := int(l.srv.cfg.MaxMessageSize), l.srv.decCfg.Budget
 	byBudget := false
@@ -176,7 +157,7 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		return nil, false
 	}
 	if takeover {
-		w.in.Append(out)
+		w.slideIn(c, out)
 	}
 	l.stats.inflated.Add(1)
 	l.stats.inflatedIn.Add(uint64(len(msg.Payload)))
@@ -212,16 +193,19 @@ func (l *loop) keepInflate(b []byte) {
 func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 	var dict []byte
 	takeover := c.pmdOut() != 0
-	var w *pmdWindows
+	var w *pmdSlot
 	if takeover {
-		w = c.windows()
-		dict = w.out.Bytes()
+		if w = l.windows(c); w == nil {
+			l.windowsRefused(c)
+			return ErrClosed
+		}
+		dict = w.outbound(c)
 	}
 	var z []byte
 	if bits := c.pmdOutLimit(); bits != 0 {
 		z = pmd.DeflateLimited(l.zout[:0], p, int(bits))
 	} else {
-		z = pmd.Deflate(l.zout[:0], p, dict)
+		z = pmd.DeflateLevel(l.zout[:0], p, dict, l.srv.cfg.DeflateLevel)
 	}
 	defer func() {
 		if cap(z) > scratchKeep {
@@ -248,8 +232,8 @@ func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 	if err = l.wrote(c, n+len(z), err); err != nil {
 		return err
 	}
-	if takeover {
-		w.out.Append(p)
+	if takeover && c.pmdSlotIndex() != 0 { // not released by a close meanwhile
+		w.slideOut(c, p)
 	}
 	l.stats.deflated.Add(1)
 	l.stats.deflatedIn.Add(uint64(len(p)))

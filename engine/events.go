@@ -108,7 +108,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	closing := l.closeBusy
 	l.busy, l.closeBusy = nil, false
-	if c.closed.Load() {
+	if c.isClosed() {
 		c.dec.Release()
 	}
 	if closing {
@@ -146,11 +146,11 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	l.enter()
 	wasOpen := c.flags&flagUpgraded != 0
 	c.state = stateClosed
-	c.closed.Store(true)
+	c.markClosed()
 	l.wheel.Cancel(&c.timer)
 	cancelDeferred(c) // a pending upgrade decision: Accept now returns ErrClosed
 	l.dropPending(c)
-	releaseWindows(c)
+	l.releaseWindows(c)
 	if c.flags&flagTLS != 0 {
 		l.tlsClosed(c)
 	}

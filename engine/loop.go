@@ -73,6 +73,9 @@ type loop struct {
 	// inbound budget while it is delivered (0 when none).
 	inflateHeld int
 	zout        []byte // compressed message (permessage-deflate)
+	// pmdw holds the context-takeover windows of this loop's connections
+	// (deflate_takeover.go).
+	pmdw pmdTable
 
 	// TLS (tls_conn.go): expanded ciphers of recent connections, and
 	// scratch for plaintext opened and records sealed during one event.

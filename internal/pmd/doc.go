@@ -19,7 +19,9 @@
 //     keeps no Window, or a zero one: 32 bytes of struct, no buffer);
 //   - context takeover: the Window's buffer, exactly its size (allocated at
 //     the first compressed message, 4 KiB by default, 32 KiB at most), kept
-//     until Release.
+//     until Release. Slide does what Window.Append does on an array the
+//     caller keeps: the engine keeps both directions of a connection in one
+//     allocation of exactly their sizes and no Window struct.
 //
 // # Ownership
 //

@@ -23,6 +23,13 @@ var (
 // few percent.
 const Level = flate.BestSpeed
 
+// Levels DeflateLevel accepts: klauspost/compress's fast encoders 1–6 and
+// its lazy-matching ones 7–9.
+const (
+	MinLevel = flate.BestSpeed
+	MaxLevel = flate.BestCompression
+)
+
 // tail is what RFC 7692 §7.2.2 says to append to a message before
 // inflating it (the end of the sync flush the sender removed), followed by
 // an empty final stored block so the inflater reports io.EOF instead of
@@ -43,11 +50,10 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var compressors = sync.Pool{New: func() any {
-	c := new(compressor)
-	c.fw, _ = flate.NewWriter(&c.out, Level) // cannot fail for a valid level
-	return c
-}}
+// compressors holds one pool of compressors per level (index level), each
+// made on first use: a process that compresses at one level only ever
+// holds writers of that level.
+var compressors [MaxLevel + 1]sync.Pool
 
 // decompressor is a pooled flate reader and the source it reads from.
 type decompressor struct {
@@ -109,7 +115,21 @@ func (s *source) ReadByte() (byte, error) {
 // caller then sends msg uncompressed. A compressor is borrowed from a pool
 // for the call; nothing is allocated in steady state beyond growing dst.
 func Deflate(dst, msg, dict []byte) []byte {
-	c := compressors.Get().(*compressor)
+	return DeflateLevel(dst, msg, dict, Level)
+}
+
+// DeflateLevel is Deflate at flate level level (MinLevel..MaxLevel; outside
+// that range, Level). Each level has its own pool of compressors.
+func DeflateLevel(dst, msg, dict []byte, level int) []byte {
+	if level < MinLevel || level > MaxLevel {
+		level = Level
+	}
+	pool := &compressors[level]
+	c, _ := pool.Get().(*compressor)
+	if c == nil {
+		c = new(compressor)
+		c.fw, _ = flate.NewWriter(&c.out, level) // cannot fail for 1..9
+	}
 	c.out.b = dst
 	// Always ResetDict, even with a nil dict: Reset would reuse the
 	// dictionary of the previous borrower.
@@ -118,7 +138,7 @@ func Deflate(dst, msg, dict []byte) []byte {
 	_ = c.fw.Flush()
 	out := c.out.b
 	c.out.b = nil
-	compressors.Put(c)
+	pool.Put(c)
 	return trimTail(out, len(dst))
 }
 

@@ -174,6 +174,28 @@ func TestWindow(t *testing.T) {
 	}
 }
 
+// Slide is Append on a caller's array: the same history, in place, with
+// no allocation.
+func TestSlide(t *testing.T) {
+	buf := make([]byte, 8)
+	hist := buf[:0]
+	for _, tc := range []struct{ in, want string }{
+		{"abc", "abc"}, {"", "abc"}, {"defgh", "abcdefgh"}, {"ij", "cdefghij"}, {"0123456789", "23456789"}, {"x", "3456789x"},
+	} {
+		hist = Slide(hist, []byte(tc.in))
+		if string(hist) != tc.want || cap(hist) != 8 || &hist[0] != &buf[0] {
+			t.Fatalf("after %q: %q (cap %d), want %q in place", tc.in, hist, cap(hist), tc.want)
+		}
+	}
+	if got := Slide(nil, []byte("abc")); len(got) != 0 {
+		t.Fatalf("no window keeps %q", got)
+	}
+	msg := []byte("0123456789")
+	if n := testing.AllocsPerRun(100, func() { hist = Slide(hist, msg[:3]) }); n != 0 {
+		t.Fatalf("%.1f allocations per Slide", n)
+	}
+}
+
 // TestNoCrossTalk interleaves connections with different windows on the
 // same pooled (de)compressors: each message inflates only with its own
 // connection's history, and a message compressed without a dictionary right
@@ -328,5 +350,62 @@ func TestSteadyStateAllocs(t *testing.T) {
 		w.Append(msg)
 	}); n > 0 {
 		t.Fatalf("%v allocations per message round trip, want 0", n)
+	}
+}
+
+// Every level round-trips with and without a dictionary; a stronger level
+// compresses a context-takeover sequence no worse than level 1; a level
+// out of range is Level; each level compresses with no allocation once
+// its pool is warm.
+func TestDeflateLevels(t *testing.T) {
+	total := map[int]int{}
+	for level := MinLevel; level <= MaxLevel; level++ {
+		var out, in Window
+		out.Init(4096)
+		in.Init(4096)
+		for i := 0; i < 30; i++ {
+			msg := jsonMsg(200+i*431%17000, i)
+			dict := out.Bytes()
+			if i%5 == 4 {
+				dict = nil // alone, as a broadcast
+			}
+			z := DeflateLevel(nil, msg, dict, level)
+			idict := in.Bytes()
+			if dict == nil {
+				idict = nil
+			}
+			got, err := Inflate(nil, z, idict, 1<<20)
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("level %d message %d: %v", level, i, err)
+			}
+			if dict != nil {
+				out.Append(msg)
+				in.Append(got)
+			}
+			total[level] += len(z)
+		}
+	}
+	t.Logf("bytes per level: %v", total)
+	for level := MinLevel + 1; level <= MaxLevel; level++ {
+		if total[level] > total[MinLevel] {
+			t.Fatalf("level %d: %d bytes, more than level 1's %d", level, total[level], total[MinLevel])
+		}
+	}
+	msg := jsonMsg(3000, 7)
+	for _, bad := range []int{-1, 0, 10} {
+		if !bytes.Equal(DeflateLevel(nil, msg, nil, bad), Deflate(nil, msg, nil)) {
+			t.Fatalf("level %d is not Level", bad)
+		}
+	}
+	if raceEnabled {
+		return // sync.Pool drops items under -race
+	}
+	dict := jsonMsg(4096, 3)
+	buf := make([]byte, 0, 4096)
+	for _, level := range []int{MinLevel, 5, MaxLevel} {
+		buf = DeflateLevel(buf[:0], msg, dict, level)
+		if n := testing.AllocsPerRun(20, func() { buf = DeflateLevel(buf[:0], msg, dict, level) }); n > 0 {
+			t.Fatalf("level %d: %v allocations per message", level, n)
+		}
 	}
 }

@@ -36,14 +36,23 @@ func (w *Window) Append(msg []byte) {
 	if w.b == nil {
 		w.b = make([]byte, 0, w.size)
 	}
-	if len(msg) >= w.size {
-		w.b = append(w.b[:0], msg[len(msg)-w.size:]...)
-		return
+	w.b = Slide(w.b, msg)
+}
+
+// Slide returns hist with msg, a whole message's plaintext, slid into it:
+// the last cap(hist) bytes of hist followed by msg, in hist's own array.
+// It is Append for a caller that keeps the window's array and length
+// itself (the engine keeps both directions of a connection in one
+// allocation). It never allocates; a hist with cap 0 stays empty.
+func Slide(hist, msg []byte) []byte {
+	size := cap(hist)
+	if len(msg) >= size {
+		return append(hist[:0], msg[len(msg)-size:]...)
 	}
-	if drop := len(w.b) + len(msg) - w.size; drop > 0 {
-		w.b = w.b[:copy(w.b, w.b[drop:])]
+	if drop := len(hist) + len(msg) - size; drop > 0 {
+		hist = hist[:copy(hist, hist[drop:])]
 	}
-	w.b = append(w.b, msg...)
+	return append(hist, msg...)
 }
 
 // Reset forgets the history but keeps the buffer.
