@@ -11,13 +11,13 @@ import (
 // keeps, from its first compressed message in either direction, its
 // sliding dictionaries: the inbound window (2^pmdIn bytes, what the client
 // may refer back to) and the outbound one (2^pmdOut bytes, what primes the
-// pooled compressor). Both live in one allocation of exactly their sizes:
-// with equal windows (the default, 2 × 4 KiB) that is a power of two and so
-// exactly one of the allocator's size classes, with no header. The block is
-// found through a slot of the loop's pmdTable whose index is kept in
-// the upper 24 bits of Conn.closed (which needs one bit), so the windows cost an
-// idle connection their own size and a 16-byte slot, and nothing when
-// context takeover was not agreed.
+// pooled compressor). Both live in one block of exactly their sizes, cut
+// from a slab the loop shares among its connections (pmdPool): no header,
+// no rounding to a size class, no span per connection. The block is found
+// through a slot of the loop's pmdTable whose index is kept in the upper 24
+// bits of Conn.closed (which needs one bit), so the windows cost an idle
+// connection their own size, a 16-byte slot and a share of a slab's span,
+// and nothing when context takeover was not agreed.
 
 // pmdChunkLen is the number of slots per table chunk: 256 × 16 bytes, one
 // 4 KiB size class.
@@ -39,8 +39,9 @@ type pmdSlot struct {
 // list and is reused.
 type pmdTable struct {
 	chunks []*[pmdChunkLen]pmdSlot
-	used   uint32 // slots handed out at least once
-	free   uint32 // index+1 of the first free slot; 0: none
+	used   uint32           // slots handed out at least once
+	free   uint32           // index+1 of the first free slot; 0: none
+	pools  map[int]*pmdPool // window blocks by size (in+out bytes)
 }
 
 // pmdSlotIndex is 1 + the index of c's slot in its loop's table, kept in
@@ -98,9 +99,73 @@ func (l *loop) windows(c *Conn) *pmdSlot {
 	}
 	in, out := c.windowSizes()
 	s := t.slot(i)
-	*s = pmdSlot{buf: unsafe.SliceData(make([]byte, in+out))}
+	*s = pmdSlot{buf: t.pool(in + out).get()}
 	c.setPMDSlotIndex(i)
 	return s
+}
+
+// pool returns the table's block pool for blocks of size bytes.
+func (t *pmdTable) pool(size int) *pmdPool {
+	p := t.pools[size]
+	if p == nil {
+		if t.pools == nil {
+			t.pools = map[int]*pmdPool{}
+		}
+		p = &pmdPool{size: size}
+		t.pools[size] = p
+	}
+	return p
+}
+
+// Window blocks are carved from slabs rather than allocated one by one:
+// Go gives an 8 KiB object a span of its own, and every span costs a
+// descriptor outside the heap (~160 bytes of RSS), which would be paid
+// per connection. A slab holds pmdSlabFirst blocks, then twice as many as
+// the one before, up to pmdSlabMax bytes; a block given back is reused
+// before the slab is cut further.
+const (
+	pmdSlabFirst = 8
+	pmdSlabMax   = 256 << 10
+)
+
+// pmdPool hands out the blocks of one size (loop only). A slab stays alive
+// while any of its blocks is in use or free; when more blocks are free than
+// in use, the free ones are dropped, so that the slabs no connection uses
+// any more go back to the garbage collector: what a pool keeps is bounded
+// by its live blocks, the slabs they sit in, and as many free ones.
+type pmdPool struct {
+	size int
+	free []*byte // blocks given back, reused last in first out
+	rest []byte  // the current slab's blocks not handed out yet
+	next int     // blocks in the next slab
+	live int     // blocks in use
+}
+
+func (p *pmdPool) get() *byte {
+	p.live++
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return b
+	}
+	if len(p.rest) < p.size {
+		n := max(p.next, pmdSlabFirst)
+		p.rest = make([]byte, n*p.size)
+		p.next = min(2*n, max(pmdSlabFirst, pmdSlabMax/p.size))
+	}
+	b := unsafe.SliceData(p.rest)
+	p.rest = p.rest[p.size:]
+	return b
+}
+
+func (p *pmdPool) put(b *byte) {
+	p.live--
+	p.free = append(p.free, b)
+	if len(p.free) >= pmdSlabFirst && len(p.free) > p.live {
+		clear(p.free)
+		p.free, p.rest, p.next = p.free[:0], nil, 0
+	}
 }
 
 // windowsRefused fails c, still open, whose windows the loop's table had
@@ -141,7 +206,10 @@ func (l *loop) releaseWindows(c *Conn) {
 		return
 	}
 	t := &l.pmdw
-	*t.slot(i) = pmdSlot{next: t.free}
+	s := t.slot(i)
+	in, out := c.windowSizes()
+	t.pool(in + out).put(s.buf)
+	*s = pmdSlot{next: t.free}
 	t.free = i
 	c.setPMDSlotIndex(0)
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -216,4 +217,57 @@ func TestDeflateLevelEcho(t *testing.T) {
 	if out[5] >= out[1] || out[9] > out[5] {
 		t.Fatalf("compressed bytes by level: %v", out)
 	}
+}
+
+// Blocks are cut from growing slabs without overlapping, reused last in
+// first out, and the free ones dropped once they outnumber the live ones.
+func TestPMDPool(t *testing.T) {
+	const size = 8192
+	p := &pmdPool{size: size}
+	var blocks []*byte
+	seen := map[uintptr]bool{}
+	for i := 0; i < 100; i++ {
+		b := p.get()
+		a := uintptr(unsafe.Pointer(b))
+		for _, o := range blocks {
+			if d := int(a) - int(uintptr(unsafe.Pointer(o))); d > -size && d < size {
+				t.Fatalf("block %d overlaps another (%d bytes apart)", i, d)
+			}
+		}
+		seen[a] = true
+		blocks = append(blocks, b)
+		unsafe.Slice(b, size)[size-1] = byte(i) // the whole block is writable
+	}
+	if p.live != 100 || p.next != pmdSlabMax/size {
+		t.Fatalf("live %d, next slab %d blocks", p.live, p.next)
+	}
+	// Give back a few: reused last first.
+	p.put(blocks[10])
+	p.put(blocks[20])
+	if p.get() != blocks[20] || p.get() != blocks[10] {
+		t.Fatal("freed blocks not reused last in first out")
+	}
+	// Give back most: once free ones outnumber live ones they are dropped.
+	for _, b := range blocks[:60] {
+		p.put(b)
+	}
+	if p.live != 40 || len(p.free) > p.live {
+		t.Fatalf("after freeing 60 of 100: live %d, %d free kept", p.live, len(p.free))
+	}
+	for _, b := range blocks[60:] {
+		p.put(b)
+	}
+	if p.live != 0 || len(p.free) >= pmdSlabFirst || p.rest != nil {
+		t.Fatalf("after freeing all: %d free kept, rest %d", len(p.free), len(p.rest))
+	}
+	for len(p.free) > 0 {
+		p.get()
+	}
+	if b := p.get(); seen[uintptr(unsafe.Pointer(b))] || p.next != 2*pmdSlabFirst {
+		t.Fatal("a dropped block was handed out again, or no fresh slab was cut")
+	}
+	if n := testing.AllocsPerRun(100, func() { p.put(p.get()) }); n != 0 {
+		t.Fatalf("%.1f allocations per reused block", n)
+	}
+	runtime.KeepAlive(blocks) // so that no address in seen is reused
 }

@@ -28,13 +28,37 @@ const (
 	ModeContext   = "context-takeover"
 )
 
-// DeflateVariant is one server with one compression mode.
+// DeflateVariant is one server with one compression mode and, for
+// switchboard, a flate level (its -compression-level; 0: the server's
+// default, level 1).
 type DeflateVariant struct {
 	Server string `json:"server"`
 	Mode   string `json:"mode"`
+	Level  int    `json:"level,omitempty"`
 }
 
-func (v DeflateVariant) String() string { return v.Server + "/" + v.Mode }
+func (v DeflateVariant) String() string {
+	if v.Level != 0 {
+		return fmt.Sprintf("%s/%s/level%d", v.Server, v.Mode, v.Level)
+	}
+	return v.Server + "/" + v.Mode
+}
+
+// args are the server's command-line flags for v.
+func (v DeflateVariant) args() []string {
+	a := []string{"-compression", v.Mode}
+	if v.Level != 0 {
+		a = append(a, "-compression-level", fmt.Sprint(v.Level))
+	}
+	return a
+}
+
+// GWSContextLevel is the flate level gws v1.8.9 compresses at under
+// context takeover with a window below 15 bits: it then takes
+// klauspost/compress's flate.NewWriterWindow, whose encoder is its level 5
+// (fastEncL5Window), whatever gws's Level says. The echo compares
+// switchboard with gws at that level too (Config.DeflateLevel 5).
+const GWSContextLevel = 5
 
 // DeflateConfig sizes the permessage-deflate jobs; zero Rounds: none.
 type DeflateConfig struct {
@@ -61,14 +85,15 @@ type DeflateConfig struct {
 // fullDeflate is the comparison of Full: switchboard uncompressed is the
 // floor of each job; gws in both of its modes; nbio in its only one.
 func fullDeflate() DeflateConfig {
-	sb := func(m string) DeflateVariant { return DeflateVariant{"switchboard", m} }
-	gws := func(m string) DeflateVariant { return DeflateVariant{"gws", m} }
-	nbio := func(m string) DeflateVariant { return DeflateVariant{"nbio", m} }
+	sb := func(m string) DeflateVariant { return DeflateVariant{Server: "switchboard", Mode: m} }
+	gws := func(m string) DeflateVariant { return DeflateVariant{Server: "gws", Mode: m} }
+	nbio := func(m string) DeflateVariant { return DeflateVariant{Server: "nbio", Mode: m} }
+	sbAtGWSLevel := DeflateVariant{Server: "switchboard", Mode: ModeContext, Level: GWSContextLevel}
 	return DeflateConfig{
 		Rounds: 2,
 		Idle: []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), gws(ModeOff), gws(ModeNoContext), gws(ModeContext),
 			nbio(ModeOff), nbio(ModeNoContext)},
-		Echo:      []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), gws(ModeNoContext), gws(ModeContext), nbio(ModeNoContext)},
+		Echo:      []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), sbAtGWSLevel, gws(ModeNoContext), gws(ModeContext), nbio(ModeNoContext)},
 		Bcast:     []DeflateVariant{sb(ModeOff), sb(ModeNoContext), gws(ModeNoContext), nbio(ModeNoContext)},
 		IdleConns: 10000, IdleMsgSize: 1024,
 		EchoConns: 1000, EchoMsgs: 20, EchoSizes: []int{1024, 16384},
@@ -88,9 +113,9 @@ func quickDeflate() DeflateConfig {
 func smokeDeflate() DeflateConfig {
 	return DeflateConfig{
 		Rounds:    1,
-		Idle:      []DeflateVariant{{"switchboard", ModeOff}, {"switchboard", ModeNoContext}, {"switchboard", ModeContext}, {"gws", ModeNoContext}},
-		Echo:      []DeflateVariant{{"switchboard", ModeNoContext}, {"switchboard", ModeContext}, {"gws", ModeNoContext}},
-		Bcast:     []DeflateVariant{{"switchboard", ModeNoContext}},
+		Idle:      []DeflateVariant{{Server: "switchboard", Mode: ModeOff}, {Server: "switchboard", Mode: ModeNoContext}, {Server: "switchboard", Mode: ModeContext}, {Server: "gws", Mode: ModeNoContext}},
+		Echo:      []DeflateVariant{{Server: "switchboard", Mode: ModeNoContext}, {Server: "switchboard", Mode: ModeContext}, {Server: "switchboard", Mode: ModeContext, Level: GWSContextLevel}, {Server: "gws", Mode: ModeNoContext}},
+		Bcast:     []DeflateVariant{{Server: "switchboard", Mode: ModeNoContext}},
 		IdleConns: 20, IdleMsgSize: 1024,
 		EchoConns: 10, EchoMsgs: 5, EchoSizes: []int{1024},
 		BcastSubs: 20, BcastK: 3, BcastSize: 4096, BcastGap: time.Millisecond,
@@ -121,6 +146,7 @@ func offer(mode, kind string) string {
 type DeflateMem struct {
 	Server   string   `json:"server"`
 	Mode     string   `json:"mode"`
+	Level    int      `json:"level,omitempty"`
 	Round    int      `json:"round"`
 	BaseRSS  uint64   `json:"base_rss"`
 	BaseHeap uint64   `json:"base_heap"`
@@ -142,6 +168,7 @@ type DeflateEchoPoint struct {
 type DeflateEcho struct {
 	Server string             `json:"server"`
 	Mode   string             `json:"mode"`
+	Level  int                `json:"level,omitempty"`
 	Round  int                `json:"round"`
 	Points []DeflateEchoPoint `json:"points"`
 	Err    string             `json:"err,omitempty"`
@@ -151,8 +178,9 @@ type DeflateEcho struct {
 // in full whose length was wrong.
 type DeflateBcast struct {
 	BcastRun
-	Mode string `json:"mode"`
-	Bad  int64  `json:"bad"`
+	Mode  string `json:"mode"`
+	Level int    `json:"level,omitempty"`
+	Bad   int64  `json:"bad"`
 	// GenCPUPerDelivery is the load generator's CPU time per message one
 	// subscriber received, ns.
 	GenCPUPerDelivery float64 `json:"gen_cpu_per_delivery_ns"`
@@ -236,14 +264,14 @@ func runDeflate(ctx context.Context, cfg Config, res *Results) error {
 			return err
 		}
 		src := fmt.Sprintf("127.%d.%d.2", 100+i/250, 1+i%250)
-		tag := fmt.Sprintf("r%d-deflate-%s-%s-%s", j.round, j.kind, j.v.Server, j.v.Mode)
+		tag := fmt.Sprintf("r%d-deflate-%s-%s", j.round, j.kind, strings.ReplaceAll(j.v.String(), "/", "-"))
 		d.Order = append(d.Order, tag)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "[deflate %d/%d] round %d: %s %s -compression %s\n", i+1, len(jobs), j.round, j.kind, j.v.Server, j.v.Mode)
+			fmt.Fprintf(cfg.Progress, "[deflate %d/%d] round %d: %s %s %s\n", i+1, len(jobs), j.round, j.kind, j.v.Server, strings.Join(j.v.args(), " "))
 		}
 		net0 := readNet()
 		srv, err := startServer(filepath.Join(cfg.BinDir, j.v.Server), j.v.Server, addr, filepath.Join(cfg.OutDir, "logs", tag+".log"),
-			[]string{"-compression", j.v.Mode}, nil)
+			j.v.args(), nil)
 		if err != nil {
 			return err
 		}
@@ -340,7 +368,7 @@ func mergeDeflate(old, fresh *DeflateResults) *DeflateResults {
 // connections, each echoing one document, idle; then the memory.
 func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j deflateJob) (run DeflateMem) {
 	dc := cfg.Deflate
-	run = DeflateMem{Server: j.v.Server, Mode: j.v.Mode, Round: j.round}
+	run = DeflateMem{Server: j.v.Server, Mode: j.v.Mode, Level: j.v.Level, Round: j.round}
 	fail := func(err error) DeflateMem {
 		run.Err = err.Error()
 		cfg.note("%s: %v", j.v, err)
@@ -375,7 +403,7 @@ func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 	// heap profiles at the baseline and with the idle connections (the
 	// default sampling, one per 512 KiB): where a difference comes from,
 	// with go tool pprof -base
-	prof := filepath.Join(cfg.OutDir, "logs", fmt.Sprintf("r%d-deflate-idle-%s-%s", j.round, j.v.Server, j.v.Mode))
+	prof := filepath.Join(cfg.OutDir, "logs", fmt.Sprintf("r%d-deflate-idle-%s", j.round, strings.ReplaceAll(j.v.String(), "/", "-")))
 	prof, _ = filepath.Abs(prof)
 	_, _ = srv.ask("heap " + prof + "-base.pprof")
 
@@ -418,7 +446,7 @@ func deflateIdleJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 
 func deflateEchoJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j deflateJob) (run DeflateEcho) {
 	dc := cfg.Deflate
-	run = DeflateEcho{Server: j.v.Server, Mode: j.v.Mode, Round: j.round}
+	run = DeflateEcho{Server: j.v.Server, Mode: j.v.Mode, Level: j.v.Level, Round: j.round}
 	pool := load.NewPool(opts)
 	defer pool.Close()
 	if _, err := pool.Grow(ctx, dc.EchoConns); err != nil {
@@ -468,7 +496,7 @@ func deflateEchoJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 
 func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j deflateJob) (run DeflateBcast) {
 	dc := cfg.Deflate
-	run = DeflateBcast{BcastRun: BcastRun{Server: j.v.Server, Round: j.round}, Mode: j.v.Mode}
+	run = DeflateBcast{BcastRun: BcastRun{Server: j.v.Server, Round: j.round}, Mode: j.v.Mode, Level: j.v.Level}
 	pool := load.NewPool(opts)
 	defer pool.Close()
 	if _, err := pool.Grow(ctx, dc.BcastSubs); err != nil {

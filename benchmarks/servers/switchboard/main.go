@@ -56,6 +56,7 @@ func main() {
 	maxMsg := flag.Int64("max-message", 0, "largest message in bytes, with no rate limits and a 2x outbound limit (0: engine defaults)")
 	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
 	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits, "window bits (9..15) per connection and direction under context-takeover")
+	flag.IntVar(&cfg.DeflateLevel, "compression-level", 0, "flate level 1..9 of the messages the server compresses (0: engine.DefaultDeflateLevel, 1)")
 	tlsFlags := tlsflag.Register()
 	flag.Parse()
 	tlsCfg, err := tlsFlags.Config()

@@ -1,6 +1,7 @@
 // Package compression holds the examples' permessage-deflate flags:
 // -compression off|no-context-takeover|context-takeover and
-// -compression-window N (9..15), mapped to engine.Config.Deflate.
+// -compression-window N (9..15), mapped to engine.Config.Deflate, and
+// -compression-level N (1..9), engine.Config.DeflateLevel.
 package compression
 
 import (
@@ -17,7 +18,14 @@ func Flags() func(cfg *engine.Config) error {
 	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
 	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits,
 		"window bits (9..15) kept per connection and direction under context-takeover")
-	return func(cfg *engine.Config) error { return Apply(cfg, *mode, *window) }
+	level := flag.Int("compression-level", 0, "flate level 1 (fastest) to 9 (smallest) of the messages the server compresses (0: 1)")
+	return func(cfg *engine.Config) error {
+		if *level < 0 || *level > 9 {
+			return fmt.Errorf("-compression-level %d: want 1..9", *level)
+		}
+		cfg.DeflateLevel = *level
+		return Apply(cfg, *mode, *window)
+	}
 }
 
 // Apply sets cfg.Deflate from a -compression mode and window bits.
