@@ -21,7 +21,7 @@
 //     the first compressed message, 4 KiB by default, 32 KiB at most), kept
 //     until Release. Slide does what Window.Append does on an array the
 //     caller keeps: the engine keeps both directions of a connection in one
-//     allocation of exactly their sizes and no Window struct.
+//     block of exactly their sizes, and no Window struct.
 //
 // # Ownership
 //
