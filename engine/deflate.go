@@ -11,11 +11,10 @@ import (
 // "permessage-deflate", and internal/pmd for the layer itself.
 //
 // Per connection it costs one byte inside Conn (Conn.pmd) and 24 bits of
-// Conn.closed (Conn does not grow) and, only
-// under context takeover and from the first compressed message in either
-// direction, one block of exactly the negotiated windows, cut from a
-// per-loop slab, and a 16-byte slot in the loop's table
-// (deflate_takeover.go). No flate state is ever
+// Conn.closed (Conn does not grow) and, only under context takeover and
+// from the first compressed message in either direction, one block of
+// exactly the negotiated windows, cut from a per-loop slab, and a 16-byte
+// slot in the loop's table (deflate_takeover.go). No flate state is ever
 // kept: compressors and decompressors are borrowed per message from
 // internal/pmd's pools.
 
