@@ -54,6 +54,10 @@
 //	switchboard_redis_own_total                 counter  this node's own messages coming back, dropped
 //	switchboard_redis_invalid_total             counter  undecodable messages on our channels, dropped
 //	switchboard_redis_reconnects_total          counter  subscription connections made after the first
+//	switchboard_redis_unreplicated_total        counter  history messages delivered on this node only
+//	switchboard_redis_loss_pending              gauge    topics waiting for their loss marker
+//	switchboard_redis_loss_markers_total        counter  loss markers this node appended
+//	switchboard_redis_loss_reports_total        counter  loss markers told to this node's subscribers
 //
 // A labelled series appears with its first event: a reason, code or cause
 // that never happened has no series. Process and Go runtime figures (RSS,
