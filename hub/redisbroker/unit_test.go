@@ -172,3 +172,15 @@ func TestLossSetBound(t *testing.T) {
 		t.Fatalf("markers %+v", m)
 	}
 }
+
+// A history message that finds the outbound queue full is delivered on
+// this node only (by the hub): its topic waits for a loss marker too.
+func TestQueueFullMarksLoss(t *testing.T) {
+	b := &Broker{cfg: Config{MaxLossTopics: 10}, lossy: make(map[string]string), queue: make(chan outMsg)}
+	if err := b.Append("room", hub.HistoryRule{Size: 1, TTL: time.Minute}, engine.Text, []byte("x"), nil); err != ErrQueueFull {
+		t.Fatalf("Append = %v, want ErrQueueFull", err)
+	}
+	if st := b.Stats(); st.Lost != 1 || st.LossPending != 1 || !b.lossPending.Load() {
+		t.Fatalf("%+v", st)
+	}
+}
