@@ -73,6 +73,9 @@
 //	switchboard_redis_history_fetches_total     counter  history reads for recoveries
 //	switchboard_redis_presence_dropped_total    counter  presence writes not made
 //	switchboard_redis_presence_expired_total    counter  members of dead nodes removed by sweeps
+//	switchboard_redis_loss_pending              gauge    topics waiting for their loss marker
+//	switchboard_redis_loss_markers_total        counter  loss markers this node appended
+//	switchboard_redis_loss_reports_total        counter  loss markers told to this node's subscribers
 //
 // A labelled series appears with its first event: a reason, code or cause
 // that never happened has no series. Process and Go runtime figures (RSS,

@@ -46,5 +46,6 @@ type fakeBroker struct{}
 
 func (fakeBroker) Stats() redisbroker.Stats {
 	return redisbroker.Stats{Connected: true, Topics: 2, Published: 10, Lost: 13, Received: 4, Own: 10, Invalid: 0, Reconnects: 1,
-		RoundTrips: 8, Unreplicated: 5, CaughtUp: 6, Gaps: 1, Fetches: 3, PresenceDropped: 2, PresenceExpired: 7}
+		RoundTrips: 8, Unreplicated: 5, CaughtUp: 6, Gaps: 1, Fetches: 3, PresenceDropped: 2, PresenceExpired: 7,
+		LossPending: 2, LossMarkers: 3, LossReports: 4}
 }

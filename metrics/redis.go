@@ -59,6 +59,15 @@ func newBrokerDescs(cl prometheus.Labels) *brokerDescs {
 		counter("switchboard_redis_presence_expired_total",
 			"Members of dead nodes this node's presence sweeps removed.", cl,
 			func(s *S) float64 { return float64(s.PresenceExpired) }),
+		gauge("switchboard_redis_loss_pending",
+			"Topics with messages delivered on this node only, waiting for their loss marker.", cl,
+			func(s *S) float64 { return float64(s.LossPending) }),
+		counter("switchboard_redis_loss_markers_total",
+			"Loss markers this node appended to history streams once Redis took its publishes again.", cl,
+			func(s *S) float64 { return float64(s.LossMarkers) }),
+		counter("switchboard_redis_loss_reports_total",
+			"Loss markers (any node's) handed to the hub: the topic's subscribers on this node were told they missed messages.", cl,
+			func(s *S) float64 { return float64(s.LossReports) }),
 	}}
 }
 
