@@ -150,6 +150,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 		l:      l,
 		local:  c.gc.LocalAddr(),
 		remote: c.RemoteAddr(),
+		fd:     c.gc.Fd(),
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		q:      append([]byte(nil), ct[:n]...),
@@ -321,6 +322,12 @@ type tlsPipe struct {
 	wake    chan struct{} // loop → handshake: records arrived (waiting)
 	recLeft int           // handshake only: bytes left of the record being read
 
+	fd      int        // the connection's socket (writeDirect)
+	wmu     sync.Mutex // held by writeDirect; stop takes it
+	wclosed bool       // stop ran: no more direct writes
+	viaLoop bool       // a write went through the loop: all later ones do
+	iov     [1][]byte
+
 	done     chan struct{} // closed when the connection goes away
 	stopOnce sync.Once
 	kl       tlsrec.KeyLog
@@ -369,7 +376,14 @@ func (p *tlsPipe) leftover() []byte {
 	return left
 }
 
-func (p *tlsPipe) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+func (p *tlsPipe) stop() {
+	p.stopOnce.Do(func() {
+		p.wmu.Lock()
+		p.wclosed = true // no direct write after this (the fd may close)
+		p.wmu.Unlock()
+		close(p.done)
+	})
+}
 
 // acquire takes a worker token, waiting in the queue if none is free.
 func (p *tlsPipe) acquire() bool {
@@ -466,15 +480,50 @@ func (p *tlsPipe) Write(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	// The loop writes a slice of written: later appends go past its end
-	// (or to a new array), so it needs no copy of its own.
 	start := len(p.written)
 	p.written = append(p.written, b...)
-	out := p.written[start:len(p.written):len(p.written)]
+	sent := p.writeDirect(b)
+	if sent == len(b) {
+		return len(b), nil
+	}
+	// The rest goes through the loop (gnet's outbound buffer), and so
+	// does every later write. The loop writes a slice of written: later
+	// appends go past its end (or to a new array), so it needs no copy.
+	out := p.written[start+sent : len(p.written) : len(p.written)]
 	if p.l.execute(func() { p.l.tlsHandshakeWrite(p, out) }) != nil {
 		return 0, net.ErrClosed
 	}
 	return len(b), nil
+}
+
+// writeDirect writes b to the socket from the handshake's goroutine,
+// without waking the loop, while nothing else writes to the connection:
+// during the handshake the loop writes nothing to it, and gnet's outbound
+// buffer is empty. It returns the bytes written; once a write falls short
+// (the socket's buffer is full, or an error the loop will meet again) the
+// rest and every later write go through the loop. The connection's fd
+// stays open while wmu is held: stop, which takes it, runs on the loop
+// from OnClose before gnet closes the fd.
+func (p *tlsPipe) writeDirect(b []byte) int {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.wclosed || p.viaLoop {
+		return 0
+	}
+	sent := 0
+	for sent < len(b) {
+		p.iov[0] = b[sent:]
+		n, err := writeSocketv(p.fd, p.iov[:])
+		sent += n
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	p.iov[0] = nil
+	if sent < len(b) {
+		p.viaLoop = true
+	}
+	return sent
 }
 
 func (p *tlsPipe) Close() error                     { p.stop(); return nil }

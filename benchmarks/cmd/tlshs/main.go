@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -54,9 +55,15 @@ func main() {
 	resume := flag.Bool("resume", false, "client: TLS session resumption (a session cache per client process)")
 	cpuprofile := flag.String("cpuprofile", "", "server: write a CPU profile of the whole run")
 	memprofile := flag.String("memprofile", "", "server: write an allocation profile at the end")
+	at := flag.Int64("at", 0, "client: start the flood at this Unix time in ns (pair mode: both at once)")
+	pair := flag.Bool("pair", false, "run switchboard and net/http at the same time, each in a process of its own with its own clients (same machine load for both)")
 	flag.Parse()
 	if *role == "client" {
-		client(*addr, *ca, *conc, *d, *resume)
+		client(*addr, *ca, *conc, *d, *resume, *at)
+		return
+	}
+	if *pair {
+		runPairs(*rounds, *keys, *conc, *d, *resume)
 		return
 	}
 	dir, _ := os.MkdirTemp("", "tlshs")
@@ -113,17 +120,27 @@ func main() {
 			}
 			runtime.GC()
 			cmd := exec.Command(exe, "-role", "client", "-addr", t.addr, "-ca", t.ca,
-				"-c", strconv.Itoa(*conc), "-d", d.String(), "-resume="+strconv.FormatBool(*resume))
+				"-c", strconv.Itoa(*conc), "-d", d.String(), "-resume="+strconv.FormatBool(*resume),
+				"-at", strconv.FormatInt(*at, 10))
 			cmd.Stderr = os.Stderr
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				log.Fatal(err)
+			}
+			// The client says "start" after its warm-up, as its flood
+			// begins; the server's CPU counts from there.
+			sc := bufio.NewScanner(stdout)
+			if !sc.Scan() || sc.Text() != "start" {
+				log.Fatalf("client: %q", sc.Text())
+			}
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
 			cpu0 := cpuTime()
-			out, err := cmd.Output()
+			sc.Scan()
+			out := sc.Text()
+			_ = cmd.Wait()
 			cpu := cpuTime() - cpu0
 			runtime.ReadMemStats(&m1)
-			if err != nil {
-				log.Fatalf("client: %v", err)
-			}
 			var n, fails, resumed int64
 			var el time.Duration
 			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &fails, &resumed, &el); err != nil || n == 0 {
@@ -131,6 +148,9 @@ func main() {
 			}
 			rate := float64(n) / el.Seconds()
 			per := float64(cpu.Microseconds()) / float64(n)
+			if *only != "" {
+				fmt.Printf("RESULT %s %s %f %f %d\n", t.name, t.key, rate, per, n)
+			}
 			fmt.Printf("round %d %-11s %-5s %7.0f conn/s  server CPU %6.1f µs/conn  %5.0f allocs %6.0f B/conn  (n=%d fails=%d resumed=%d)\n",
 				r, t.name, t.key, rate, per, float64(m1.Mallocs-m0.Mallocs)/float64(n), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(n), n, fails, resumed)
 			k := t.name + " " + t.key
@@ -225,7 +245,7 @@ func startNetHTTP(cfg *tls.Config) string {
 
 // client opens connections from conc goroutines for d and prints
 // "opened failed resumed elapsed".
-func client(addr, caFile string, conc int, d time.Duration, resume bool) {
+func client(addr, caFile string, conc int, d time.Duration, resume bool, at int64) {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		log.Fatal(err)
@@ -243,6 +263,10 @@ func client(addr, caFile string, conc int, d time.Duration, resume bool) {
 			reset(c)
 		}
 	}
+	if at > 0 {
+		time.Sleep(time.Until(time.Unix(0, at)))
+	}
+	fmt.Println("start")
 	var opened, failed, resumed atomic.Int64
 	start := time.Now()
 	end := start.Add(d)
@@ -284,4 +308,62 @@ func reset(c *wstest.Client) {
 		return
 	}
 	_ = c.Close()
+}
+
+// runPairs floods switchboard and net/http at the same time, each server
+// in a process of its own (this program with -only) with its own client
+// process, so that both see the same load from the rest of the machine.
+func runPairs(rounds int, keys string, conc int, d time.Duration, resume bool) {
+	exe, _ := os.Executable()
+	type res struct{ rate, cpu float64 }
+	sum := map[string]*res{}
+	fmt.Printf("pairs: switchboard and net/http flooded at once, %d clients each, %v per round, resumption %v\n", conc, d, resume)
+	for r := 1; r <= rounds; r++ {
+		for _, k := range strings.Split(keys, ",") {
+			out := make([]string, 2)
+			// both floods start at the same moment, after key generation
+			// and warm-up
+			at := time.Now().Add(4 * time.Second).UnixNano()
+			var wg sync.WaitGroup
+			for i, name := range []string{"switchboard", "nethttp"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					b, err := exec.Command(exe, "-only", name, "-key", k, "-rounds", "1", "-c", strconv.Itoa(conc),
+						"-d", d.String(), "-resume="+strconv.FormatBool(resume), "-at", strconv.FormatInt(at, 10)).CombinedOutput()
+					if err != nil {
+						log.Fatalf("%s: %v\n%s", name, err, b)
+					}
+					out[i] = string(b)
+				}()
+			}
+			wg.Wait()
+			var got [2]res
+			for i, o := range out {
+				for _, line := range strings.Split(o, "\n") {
+					var name, key string
+					var n int
+					if _, err := fmt.Sscanf(line, "RESULT %s %s %f %f %d", &name, &key, &got[i].rate, &got[i].cpu, &n); err == nil {
+						break
+					}
+				}
+			}
+			fmt.Printf("round %d %-5s switchboard %6.0f conn/s %7.1f µs/conn | nethttp %6.0f conn/s %7.1f µs/conn | rate ratio %.3f CPU ratio %.3f\n",
+				r, k, got[0].rate, got[0].cpu, got[1].rate, got[1].cpu, got[0].rate/got[1].rate, got[0].cpu/got[1].cpu)
+			for i, name := range []string{"switchboard", "nethttp"} {
+				if sum[name+k] == nil {
+					sum[name+k] = &res{}
+				}
+				sum[name+k].rate += got[i].rate
+				sum[name+k].cpu += got[i].cpu
+			}
+		}
+	}
+	fmt.Println("mean over rounds:")
+	for _, k := range strings.Split(keys, ",") {
+		sb, nh := sum["switchboard"+k], sum["nethttp"+k]
+		n := float64(rounds)
+		fmt.Printf("  %-5s switchboard %6.0f conn/s %7.1f µs/conn | nethttp %6.0f conn/s %7.1f µs/conn | rate ratio %.3f CPU ratio %.3f\n",
+			k, sb.rate/n, sb.cpu/n, nh.rate/n, nh.cpu/n, sb.rate/nh.rate, sb.cpu/nh.cpu)
+	}
 }
