@@ -14,10 +14,13 @@ import (
 
 // TLS handshakes run crypto/tls's own server handshake, on a goroutine
 // that exists only while the handshake is in progress, over a tlsPipe:
-// an in-memory net.Conn the loop feeds one complete TLS record at a time,
-// so crypto/tls never reads past the client's Finished (what follows is
-// the record layer's, on the loop). Bytes crypto/tls writes are handed to
-// the loop, which writes them in order. At most Config.TLSHandshakeWorkers
+// an in-memory net.Conn the loop moves the client's complete TLS records
+// into as they arrive, and whose Read returns at most the rest of one
+// record, so crypto/tls never reads past the client's Finished (what
+// follows is the record layer's, on the loop). Bytes crypto/tls writes go
+// to the socket from the handshake's goroutine (the loop writes nothing to
+// the connection meanwhile), or through the loop once a write falls
+// short. At most Config.TLSHandshakeWorkers
 // handshakes compute at once (a handshake waiting for the client's next
 // flight gives its turn back); at most Config.MaxTLSHandshakes are in
 // progress, counted from the ClientHello.
@@ -72,6 +75,10 @@ func newTLSServer(cfg *Config) *tlsServer {
 // TLS 1.2 takes) instead of the record layer: set by tests to exercise
 // that fallback with TLS 1.3.
 var tlsStdOnly atomic.Bool
+
+// tlsLoopWrites makes handshakes write through the loop only (as after a
+// short direct write): set by tests to exercise that path.
+var tlsLoopWrites atomic.Bool
 
 // tlsMaxHandshakeRecord bounds a record during the handshake (TLS 1.2
 // allows 2^14+2048 bytes of ciphertext).
@@ -507,7 +514,7 @@ func (p *tlsPipe) Write(b []byte) (int, error) {
 func (p *tlsPipe) writeDirect(b []byte) int {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	if p.wclosed || p.viaLoop {
+	if p.wclosed || p.viaLoop || tlsLoopWrites.Load() {
 		return 0
 	}
 	sent := 0
