@@ -311,8 +311,9 @@ func (l *loop) tlsHandshakeFailed(p *tlsPipe, err error) {
 // tlsPipe is the net.Conn crypto/tls runs over. During the handshake
 // (onLoop false) the loop appends the client's complete records to q
 // (push); Read hands crypto/tls at most the rest of one record per call,
-// blocking (its worker token given back) while q is empty; Write hands
-// bytes to the loop. For TLS 1.2 after the handshake (onLoop true) it is
+// blocking (its worker token given back) while q is empty; Write writes
+// to the socket (writeDirect), or hands the bytes to the loop after a
+// short write. For TLS 1.2 after the handshake (onLoop true) it is
 // used on the loop only: Read returns what the loop set in src, then a
 // temporary error crypto/tls treats as "no more for now"; Write appends
 // to out.
