@@ -118,6 +118,7 @@ type Broker struct {
 	// Config.MaxLossTopics; lossAll: more were lost.
 	lmu         sync.Mutex
 	lossy       map[string]string
+	lossFlight  int // markers taken by the publisher and not yet answered; under lmu
 	lossAll     bool
 	lossPending atomic.Bool
 
@@ -370,7 +371,7 @@ func (b *Broker) Stats() Stats {
 		PresenceExpired: b.presExpired.Load(),
 	}
 	b.lmu.Lock()
-	st.LossPending = len(b.lossy)
+	st.LossPending = len(b.lossy) + b.lossFlight
 	b.lmu.Unlock()
 	b.mu.Lock()
 	if b.session != nil {

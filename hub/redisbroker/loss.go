@@ -53,6 +53,11 @@ return o
 // ("" when unknown). Any goroutine.
 func (b *Broker) markLoss(topic, epoch string) {
 	b.lmu.Lock()
+	b.markLossLocked(topic, epoch)
+	b.lmu.Unlock()
+}
+
+func (b *Broker) markLossLocked(topic, epoch string) {
 	if old, ok := b.lossy[topic]; ok {
 		if old == "" {
 			b.lossy[topic] = epoch
@@ -64,7 +69,6 @@ func (b *Broker) markLoss(topic, epoch string) {
 		b.lossOverflows.Add(1)
 	}
 	b.lossPending.Store(true)
-	b.lmu.Unlock()
 }
 
 // takeLoss returns the loss markers to append now, and forgets them (a
@@ -93,6 +97,7 @@ func (b *Broker) takeLoss() []outMsg {
 		}
 	}
 	clear(b.lossy)
+	b.lossFlight += len(out) // still pending (Stats) until lossSent
 	if overflow {
 		b.lossAll = false
 	}
@@ -118,15 +123,20 @@ func (b *Broker) lossArgs(m *outMsg) ([]string, []any) {
 // did not reach Redis. One that Redis refused (an error reply) is not
 // retried: it would be refused again.
 func (b *Broker) lossSent(m *outMsg, c redis.Cmder, failed bool) {
+	b.lmu.Lock()
+	b.lossFlight--
 	if failed {
 		var rerr redis.Error
 		if c != nil && errors.As(c.Err(), &rerr) && !isNoScriptErr(c.Err()) {
+			b.lmu.Unlock()
 			b.log.Warn("redisbroker: Redis refused a loss marker", "topic", m.topic, "err", c.Err())
 			return
 		}
-		b.markLoss(m.topic, string(m.data))
+		b.markLossLocked(m.topic, string(m.data)) // under the same lock: Stats never sees it gone
+		b.lmu.Unlock()
 		return
 	}
+	b.lmu.Unlock()
 	if cmd, ok := c.(*redis.Cmd); ok {
 		if n, err := cmd.Int64(); err == nil && n > 0 {
 			b.lossMarkers.Add(1)

@@ -145,7 +145,14 @@ func TestLossSetBound(t *testing.T) {
 		t.Fatalf("past the bound: %+v", st)
 	}
 	got := map[string]string{}
-	for _, m := range b.takeLoss() {
+	taken := b.takeLoss()
+	if st := b.Stats(); st.LossPending != len(taken) || b.lossPending.Load() {
+		t.Fatalf("markers on their way: %d taken, %+v", len(taken), st)
+	}
+	for i := range taken {
+		b.lossSent(&taken[i], nil, false) // answered
+	}
+	for _, m := range taken {
 		if !m.loss || m.channel != DefaultPrefix+m.topic || m.rule.Size != 10 {
 			t.Fatalf("marker %+v", m)
 		}
