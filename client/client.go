@@ -156,6 +156,21 @@ func (cl *Client) onLoop() bool {
 // (reconnecting ones included).
 func (cl *Client) Conns() int { return int(cl.live.Load()) }
 
+// Traffic returns the bytes the client's connections have read from and
+// written to their sockets on the event loops since New: WebSocket frames,
+// or TLS records for wss:// (TCP payload, not TCP/IP headers). The dial,
+// the proxy's CONNECT, the TLS handshake and the HTTP upgrade run before a
+// socket moves to a loop and are not counted; bytes read are counted once
+// a frame (or record) is consumed, bytes written once handed to the
+// socket (gnet may still hold some of them).
+func (cl *Client) Traffic() (read, written int64) {
+	for _, l := range *cl.loops.Load() {
+		read += l.rx.Load()
+		written += l.tx.Load()
+	}
+	return read, written
+}
+
 // Close closes every connection (close 1001, no reconnect), waits up to
 // ctx for the servers' answers, then stops the loops. It returns ctx.Err()
 // when the wait was cut short.

@@ -75,6 +75,7 @@ type info struct {
 	url      string
 	protocol string
 	deflate  bool
+	pmd      codec.DeflateParams
 	remote   net.Addr
 }
 
@@ -136,6 +137,11 @@ func (c *Conn) Protocol() string { return c.info.Load().protocol }
 // Deflate reports whether the current session negotiated
 // permessage-deflate.
 func (c *Conn) Deflate() bool { return c.info.Load().deflate }
+
+// DeflateParams is what the current session agreed for
+// permessage-deflate, as the server answered it (ServerNoContextTakeover
+// false: the server keeps context); the zero value when Deflate is false.
+func (c *Conn) DeflateParams() codec.DeflateParams { return c.info.Load().pmd }
 
 // RemoteAddr is the server's (or the proxy's) address in the current
 // session.

@@ -47,6 +47,11 @@ const (
 	// dictionary of the negotiated window (up to 32 KiB, allocated at the
 	// first compressed message that way).
 	CompressionContextTakeover
+	// CompressionServerContextTakeover offers permessage-deflate with
+	// client_no_context_takeover only: the server may keep context (its
+	// answer decides), this client compresses every message alone and so
+	// keeps no outbound dictionary, and the server needs none to inflate.
+	CompressionServerContextTakeover
 )
 
 // Dialer holds the options of connections. Set its fields before the first
@@ -414,6 +419,8 @@ func (cfg *dialConfig) request(t target, key string) []byte {
 		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n")
 	case CompressionContextTakeover:
 		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate\r\n")
+	case CompressionServerContextTakeover:
+		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n")
 	}
 	b.Write(cfg.extra)
 	b.WriteString("\r\n")
@@ -537,8 +544,9 @@ func (cfg *dialConfig) checkUpgrade(r *respHead, key string, s *session) error {
 			s.pmdOK = true
 			s.pmd = codec.DeflateParams{
 				ServerNoContextTakeover: o.ServerNoContextTakeover,
-				ClientNoContextTakeover: o.ClientNoContextTakeover || cfg.compression == CompressionNoContextTakeover,
-				ServerMaxWindowBits:     o.ServerMaxWindowBits,
+				ClientNoContextTakeover: o.ClientNoContextTakeover || cfg.compression == CompressionNoContextTakeover ||
+					cfg.compression == CompressionServerContextTakeover,
+				ServerMaxWindowBits: o.ServerMaxWindowBits,
 				// A client_max_window_bits below 15 was not offered (RFC
 				// 7692 §7.1.2.2 forbids it then; lxzan/gws sends it
 				// anyway): our pooled compressors use a 32 KiB window and

@@ -57,7 +57,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if s.pmdOK {
 		c.setDeflate(&s.pmd)
 	}
-	c.info.Store(&info{url: s.url, protocol: s.protocol, deflate: s.pmdOK, remote: gc.RemoteAddr()})
+	c.info.Store(&info{url: s.url, protocol: s.protocol, deflate: s.pmdOK, pmd: s.pmd, remote: gc.RemoteAddr()})
 	c.state = stateOpen
 	c.report = nil
 	c.awaitPong = false
@@ -112,16 +112,20 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			n := l.readTLS(c, buf)
 			if c.gc == gc && n > 0 {
 				_, _ = gc.Discard(n)
+				l.rx.Add(int64(n)) // counted when consumed: a partial frame stays in gnet's buffer
 			}
 		} else {
 			n := l.readPlain(c, buf)
 			if c.gc == gc && n > 0 {
 				_, _ = gc.Discard(n)
+				l.rx.Add(int64(n)) // counted when consumed: a partial frame stays in gnet's buffer
 			}
 		}
 	} else if len(buf) > 0 {
 		_, _ = gc.Discard(len(buf))
+		l.rx.Add(int64(len(buf)))
 	}
+
 	closing := l.closeBusy
 	l.busy, l.closeBusy = nil, false
 	if closing {

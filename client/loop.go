@@ -77,6 +77,8 @@ type loop struct {
 	plain    []byte // decrypted bytes (wss), or carried + new bytes
 	zin      []byte // inflated message, valid during OnMessage
 	zout     []byte // compressed message
+
+	rx, tx atomic.Int64 // socket bytes consumed and written (Client.Traffic)
 }
 
 func newLoop(cl *Client, el gnet.EventLoop) *loop {

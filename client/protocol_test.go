@@ -23,13 +23,17 @@ func TestDeflateRoundTrip(t *testing.T) {
 		server codec.DeflateMode
 		client Compression
 		want   bool
+		// what the session agreed (DeflateParams)
+		serverNoCtx, clientNoCtx bool
 	}{
-		{"no takeover both", codec.DeflateNoContextTakeover, CompressionNoContextTakeover, true},
-		{"client takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionContextTakeover, true},
-		{"takeover both", codec.DeflateContextTakeover, CompressionContextTakeover, true},
-		{"server takeover, client no takeover", codec.DeflateContextTakeover, CompressionNoContextTakeover, true},
-		{"server off", codec.DeflateOff, CompressionContextTakeover, false},
-		{"client off", codec.DeflateContextTakeover, CompressionOff, false},
+		{"no takeover both", codec.DeflateNoContextTakeover, CompressionNoContextTakeover, true, true, true},
+		{"client takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionContextTakeover, true, true, true},
+		{"takeover both", codec.DeflateContextTakeover, CompressionContextTakeover, true, false, true}, // the engine answers client_no_context_takeover
+		{"server takeover, client no takeover", codec.DeflateContextTakeover, CompressionNoContextTakeover, true, true, true},
+		{"server context takeover offer", codec.DeflateContextTakeover, CompressionServerContextTakeover, true, false, true},
+		{"server context takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionServerContextTakeover, true, true, true},
+		{"server off", codec.DeflateOff, CompressionContextTakeover, false, false, false},
+		{"client off", codec.DeflateContextTakeover, CompressionOff, false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, addr := echoServer(t, func(c *engine.Config) { c.Deflate = codec.DeflatePolicy{Mode: tc.server} })
@@ -40,6 +44,9 @@ func TestDeflateRoundTrip(t *testing.T) {
 			}
 			if c.Deflate() != tc.want {
 				t.Fatalf("Deflate() = %v, want %v", c.Deflate(), tc.want)
+			}
+			if p := c.DeflateParams(); p.ServerNoContextTakeover != tc.serverNoCtx || p.ClientNoContextTakeover != tc.clientNoCtx {
+				t.Fatalf("DeflateParams() = %+v, want server_no_context_takeover %v, client_no_context_takeover %v", p, tc.serverNoCtx, tc.clientNoCtx)
 			}
 			// Repeated JSON compresses; takeover makes later ones smaller.
 			msg := strings.Repeat(`{"user":"alice","text":"hello, world","room":"lobby"}`, 20)

@@ -99,6 +99,7 @@ func (l *loop) putRaw(c *Conn, b []byte) error {
 	if _, err := gc.Write(b); err != nil || c.gc != gc {
 		return c.downErr()
 	}
+	l.tx.Add(int64(len(b)))
 	return nil
 }
 

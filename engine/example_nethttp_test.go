@@ -24,6 +24,7 @@ func ExampleServer_HTTPHandler() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = srv.Run(ctx) }()
+	srv.Addr() // waits until the loops run: UpgradeHTTP answers 503 before
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })

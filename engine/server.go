@@ -261,6 +261,9 @@ func (s *Server) loopList() []*loop { return *s.loops.Load() }
 // logOnce logs a connection-level event; callers reach it at most once per
 // connection (on rejection or on close).
 func (s *Server) logOnce(c *Conn, msg string, args ...any) {
+	if !s.logger.Enabled(context.Background(), slog.LevelInfo) {
+		return // e.g. a peer's reset, per connection: not worth the arguments
+	}
 	if c != nil {
 		args = append(args, "conn", c.id, "remote", addrString(c.remote))
 	}

@@ -14,10 +14,13 @@ import (
 
 // TLS handshakes run crypto/tls's own server handshake, on a goroutine
 // that exists only while the handshake is in progress, over a tlsPipe:
-// an in-memory net.Conn the loop feeds one complete TLS record at a time,
-// so crypto/tls never reads past the client's Finished (what follows is
-// the record layer's, on the loop). Bytes crypto/tls writes are handed to
-// the loop, which writes them in order. At most Config.TLSHandshakeWorkers
+// an in-memory net.Conn the loop moves the client's complete TLS records
+// into as they arrive, and whose Read returns at most the rest of one
+// record, so crypto/tls never reads past the client's Finished (what
+// follows is the record layer's, on the loop). Bytes crypto/tls writes go
+// to the socket from the handshake's goroutine (the loop writes nothing to
+// the connection meanwhile), or through the loop once a write falls
+// short. At most Config.TLSHandshakeWorkers
 // handshakes compute at once (a handshake waiting for the client's next
 // flight gives its turn back); at most Config.MaxTLSHandshakes are in
 // progress, counted from the ClientHello.
@@ -73,6 +76,10 @@ func newTLSServer(cfg *Config) *tlsServer {
 // that fallback with TLS 1.3.
 var tlsStdOnly atomic.Bool
 
+// tlsLoopWrites makes handshakes write through the loop only (as after a
+// short direct write): set by tests to exercise that path.
+var tlsLoopWrites atomic.Bool
+
 // tlsMaxHandshakeRecord bounds a record during the handshake (TLS 1.2
 // allows 2^14+2048 bytes of ciphertext).
 const tlsMaxHandshakeRecord = tlsrec.HeaderLen + 1<<14 + 2048
@@ -82,18 +89,18 @@ const tlsMaxHandshakeRecord = tlsrec.HeaderLen + 1<<14 + 2048
 const tlsMaxHandshakeBuffered = 64 << 10
 
 // tlsHandshakeTraffic is OnTraffic while the TLS handshake runs: start it
-// once the ClientHello record is complete, then hand crypto/tls the next
-// record whenever it asks for one.
+// once the ClientHello record is complete, then move every complete record
+// the client sends into the handshake's pipe, which hands crypto/tls one
+// record per Read (tlsPipe.Read), so crypto/tls never reads past the
+// client's Finished: records behind it stay in the pipe for the record
+// layer (tlsHandshakeDone).
 func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 	ct, _ := c.gc.Peek(-1)
 	if len(ct) == 0 {
 		return
 	}
-	if len(ct) > tlsMaxHandshakeBuffered {
-		l.tlsRefuse(c, errors.New("tls: too much data during the handshake"))
-		return
-	}
-	if t.pipe == nil {
+	p := t.pipe
+	if p == nil {
 		if ct[0] >= 'A' && ct[0] <= 'Z' {
 			// Plain HTTP on a TLS port: answer as net/http does.
 			l.stats.reject(rejectTLS)
@@ -106,25 +113,35 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 			l.tlsRefuse(c, ErrNotTLS)
 			return
 		}
-	} else if !t.pipe.want {
+	}
+	// n: the complete records at the start of ct.
+	n := 0
+	for len(ct)-n >= tlsrec.HeaderLen {
+		r := tlsrec.RecordLen(ct[n:])
+		if r > tlsMaxHandshakeRecord {
+			l.tlsRefuse(c, errors.New("tls: oversized record during the handshake"))
+			return
+		}
+		if n+r > len(ct) {
+			break
+		}
+		n += r
+	}
+	if p != nil {
+		if p.push(ct, n) {
+			l.tlsRefuse(c, errTLSHandshakeBuffered)
+			return
+		}
+		if n > 0 {
+			_, _ = c.gc.Discard(n)
+		}
 		return
 	}
-	if len(ct) < tlsrec.HeaderLen {
+	if len(ct) > tlsMaxHandshakeBuffered {
+		l.tlsRefuse(c, errTLSHandshakeBuffered)
 		return
 	}
-	n := tlsrec.RecordLen(ct)
-	if n > tlsMaxHandshakeRecord {
-		l.tlsRefuse(c, errors.New("tls: oversized record during the handshake"))
-		return
-	}
-	if len(ct) < n {
-		return
-	}
-	rec := append([]byte(nil), ct[:n]...)
-	_, _ = c.gc.Discard(n)
-	if t.pipe != nil {
-		t.pipe.want = false
-		t.pipe.recv <- rec // never blocks: one record is asked for at a time
+	if n == 0 {
 		return
 	}
 	ts := l.srv.tls
@@ -135,35 +152,28 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 		l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: ErrTooManyTLSHandshakes})
 		return
 	}
-	p := &tlsPipe{
+	p = &tlsPipe{
 		c:      c,
 		l:      l,
 		local:  c.gc.LocalAddr(),
-		recv:   make(chan []byte, 1),
-		done:   make(chan struct{}),
-		cur:    rec,
 		remote: c.RemoteAddr(),
+		fd:     c.gc.Fd(),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		q:      append([]byte(nil), ct[:n]...),
 	}
+	_, _ = c.gc.Discard(n)
 	t.pipe = p
 	go l.srv.runTLSHandshake(p)
 }
+
+var errTLSHandshakeBuffered = errors.New("tls: too much data during the handshake")
 
 // tlsRefuse closes a connection whose TLS handshake cannot go on.
 func (l *loop) tlsRefuse(c *Conn, err error) {
 	l.stats.reject(rejectTLS)
 	l.srv.logOnce(c, "tls handshake refused", "err", err.Error())
 	l.abort(c, &CloseError{Code: codec.CloseAbnormal, Err: err})
-}
-
-// tlsFeed runs on the loop when crypto/tls asks for the next record.
-func (l *loop) tlsFeed(p *tlsPipe) {
-	c := p.c
-	t := c.tlsState()
-	if c.state == stateClosed || t.mode != tlsHandshaking || t.pipe != p {
-		return
-	}
-	p.want = true
-	l.tlsHandshakeTraffic(c, t)
 }
 
 // tlsHandshakeWrite writes bytes crypto/tls wrote during the handshake.
@@ -222,7 +232,8 @@ func (s *Server) runTLSHandshake(p *tlsPipe) {
 }
 
 // tlsHandshakeDone installs the record layer once the handshake completed
-// and goes on with whatever the client sent behind its Finished.
+// and goes on with what the client sent behind its Finished: the records
+// left in the pipe, then those in gnet's buffer.
 func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 	c := p.c
 	t := c.tlsState()
@@ -242,8 +253,45 @@ func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 		p.stop()
 	}
 	res.rec = tlsrec.Conn{}
+	if left := p.leftover(); len(left) > 0 {
+		l.tlsOpenRecords(c, t, left)
+		if c.state == stateClosed || c.state == stateFailing {
+			return
+		}
+	}
 	if c.gc.InboundBuffered() > 0 {
 		l.tlsTraffic(c)
+	}
+}
+
+// tlsOpenRecords opens complete records held outside gnet's buffer (those
+// that came behind the client's Finished while the handshake ran) and
+// delivers their plaintext, as tlsTrafficRound does for gnet's buffer.
+func (l *loop) tlsOpenRecords(c *Conn, t *tlsConn, ct []byte) {
+	for {
+		var used int
+		var more bool
+		if t.mode == tls13 {
+			used, more = l.tlsOpen13(c, t, ct)
+		} else {
+			used, more = l.tlsOpenStd(c, t, ct)
+		}
+		l.stats.tlsIn.Add(uint64(used))
+		ct = ct[used:]
+		if c.state == stateClosed || c.state == stateFailing {
+			t.in, t.inScratch = nil, false
+			return
+		}
+		if t.inScratch {
+			l.tlsDeliver(c)
+			if c.state == stateClosed {
+				return
+			}
+			l.tlsKeep(t)
+		}
+		if !more {
+			return
+		}
 	}
 }
 
@@ -261,22 +309,35 @@ func (l *loop) tlsHandshakeFailed(p *tlsPipe, err error) {
 }
 
 // tlsPipe is the net.Conn crypto/tls runs over. During the handshake
-// (onLoop false) its Read blocks until the loop hands it the next record
-// and its Write hands bytes to the loop. For TLS 1.2 after the handshake
-// (onLoop true) it is used on the loop only: Read returns what the loop
-// set in src, then a temporary error crypto/tls treats as "no more for
-// now"; Write appends to out.
+// (onLoop false) the loop appends the client's complete records to q
+// (push); Read hands crypto/tls at most the rest of one record per call,
+// blocking (its worker token given back) while q is empty; Write writes
+// to the socket (writeDirect), or hands the bytes to the loop after a
+// short write. For TLS 1.2 after the handshake (onLoop true) it is
+// used on the loop only: Read returns what the loop set in src, then a
+// temporary error crypto/tls treats as "no more for now"; Write appends
+// to out.
 type tlsPipe struct {
 	c      *Conn
 	l      *loop
 	local  net.Addr
 	remote net.Addr
 
-	recv     chan []byte   // loop → handshake: the next record
+	mu      sync.Mutex
+	q       []byte // complete records from the client; q[qoff:] not read yet
+	qoff    int
+	waiting bool          // the handshake waits for wake
+	wake    chan struct{} // loop → handshake: records arrived (waiting)
+	recLeft int           // handshake only: bytes left of the record being read
+
+	fd      int        // the connection's socket (writeDirect)
+	wmu     sync.Mutex // held by writeDirect; stop takes it
+	wclosed bool       // stop ran: no more direct writes
+	viaLoop bool       // a write went through the loop: all later ones do
+	iov     [1][]byte
+
 	done     chan struct{} // closed when the connection goes away
 	stopOnce sync.Once
-	cur      []byte // handshake: the rest of the record being read
-	want     bool   // loop only: crypto/tls waits for a record
 	kl       tlsrec.KeyLog
 	written  []byte // every byte crypto/tls wrote in the handshake
 	holding  bool   // the handshake holds a worker token
@@ -288,7 +349,49 @@ type tlsPipe struct {
 	out      []byte    // onLoop: where writes go
 }
 
-func (p *tlsPipe) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+// push appends the n bytes of complete records at the start of ct to the
+// handshake's input and wakes the handshake if it waits for them. It
+// reports whether the client has sent more than tlsMaxHandshakeBuffered
+// bytes ahead of the handshake (ct all counted: the rest is a partial
+// record waiting in gnet's buffer).
+func (p *tlsPipe) push(ct []byte, n int) (over bool) {
+	p.mu.Lock()
+	if len(p.q)-p.qoff+len(ct) > tlsMaxHandshakeBuffered {
+		p.mu.Unlock()
+		return true
+	}
+	if n == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	p.q = append(p.q, ct[:n]...)
+	w := p.waiting
+	p.waiting = false
+	p.mu.Unlock()
+	if w {
+		p.wake <- struct{}{} // never blocks: one wake per wait
+	}
+	return false
+}
+
+// leftover takes the records crypto/tls did not read (those behind the
+// client's Finished); the loop calls it once the handshake is over.
+func (p *tlsPipe) leftover() []byte {
+	p.mu.Lock()
+	left := p.q[p.qoff:]
+	p.q, p.qoff = nil, 0
+	p.mu.Unlock()
+	return left
+}
+
+func (p *tlsPipe) stop() {
+	p.stopOnce.Do(func() {
+		p.wmu.Lock()
+		p.wclosed = true // no direct write after this (the fd may close)
+		p.wmu.Unlock()
+		close(p.done)
+	})
+}
 
 // acquire takes a worker token, waiting in the queue if none is free.
 func (p *tlsPipe) acquire() bool {
@@ -338,22 +441,40 @@ func (p *tlsPipe) Read(b []byte) (int, error) {
 		p.consumed += n
 		return n, nil
 	}
-	if len(p.cur) == 0 {
+	p.mu.Lock()
+	for p.qoff == len(p.q) {
+		// Nothing to read: give the worker token back until the
+		// client's next records arrive.
+		p.waiting = true
+		p.mu.Unlock()
 		p.release()
-		if p.l.execute(func() { p.l.tlsFeed(p) }) != nil {
-			return 0, net.ErrClosed
-		}
 		select {
-		case p.cur = <-p.recv:
+		case <-p.wake:
 		case <-p.done:
 			return 0, net.ErrClosed
 		}
 		if !p.acquire() {
 			return 0, net.ErrClosed
 		}
+		p.mu.Lock()
 	}
-	n := copy(b, p.cur)
-	p.cur = p.cur[n:]
+	avail := p.q[p.qoff:]
+	if p.recLeft == 0 {
+		p.recLeft = tlsrec.RecordLen(avail) // q holds complete records only
+	}
+	n := copy(b, avail[:p.recLeft])
+	p.qoff += n
+	p.recLeft -= n
+	if p.qoff == len(p.q) {
+		// All read: keep a small buffer for the next flight.
+		if cap(p.q) <= 1<<10 {
+			p.q = p.q[:0]
+		} else {
+			p.q = nil
+		}
+		p.qoff = 0
+	}
+	p.mu.Unlock()
 	return n, nil
 }
 
@@ -367,12 +488,50 @@ func (p *tlsPipe) Write(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
+	start := len(p.written)
 	p.written = append(p.written, b...)
-	cp := append([]byte(nil), b...)
-	if p.l.execute(func() { p.l.tlsHandshakeWrite(p, cp) }) != nil {
+	sent := p.writeDirect(b)
+	if sent == len(b) {
+		return len(b), nil
+	}
+	// The rest goes through the loop (gnet's outbound buffer), and so
+	// does every later write. The loop writes a slice of written: later
+	// appends go past its end (or to a new array), so it needs no copy.
+	out := p.written[start+sent : len(p.written) : len(p.written)]
+	if p.l.execute(func() { p.l.tlsHandshakeWrite(p, out) }) != nil {
 		return 0, net.ErrClosed
 	}
 	return len(b), nil
+}
+
+// writeDirect writes b to the socket from the handshake's goroutine,
+// without waking the loop, while nothing else writes to the connection:
+// during the handshake the loop writes nothing to it, and gnet's outbound
+// buffer is empty. It returns the bytes written; once a write falls short
+// (the socket's buffer is full, or an error the loop will meet again) the
+// rest and every later write go through the loop. The connection's fd
+// stays open while wmu is held: stop, which takes it, runs on the loop
+// from OnClose before gnet closes the fd.
+func (p *tlsPipe) writeDirect(b []byte) int {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.wclosed || p.viaLoop || tlsLoopWrites.Load() {
+		return 0
+	}
+	sent := 0
+	for sent < len(b) {
+		p.iov[0] = b[sent:]
+		n, err := writeSocketv(p.fd, p.iov[:])
+		sent += n
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	p.iov[0] = nil
+	if sent < len(b) {
+		p.viaLoop = true
+	}
+	return sent
 }
 
 func (p *tlsPipe) Close() error                     { p.stop(); return nil }

@@ -211,20 +211,34 @@ type StreamSink interface {
 	// live subscribers (Config.OnRecovery) when lost or when the epoch
 	// changed.
 	Sync(topic string, pos Position, lost bool)
+	// Position returns where topic's stream stands on this node, as
+	// Hub.Position does (false: no stream, or not synced yet). A broker
+	// asks it when a message could not reach the others (see
+	// HistoryEntry.Lost), to tell later whether the stream it reported the
+	// loss in is still the same one.
+	Position(topic string) (Position, bool)
 }
 
 // FetchResult is what HistoryBroker.Fetch read.
 type FetchResult struct {
-	Entries []HistoryEntry // in offset order, with no gap, after the offset asked for
+	Entries []HistoryEntry // in offset order, with no gap, after the offset asked for (loss markers included)
 	Epoch   string         // the stream's epoch
 	Top     uint64         // the stream's last offset when read
 	First   uint64         // its oldest offset still held (Top+1 when none)
 	Err     error
 }
 
-// HistoryEntry is one message of a topic's history.
+// HistoryEntry is one message of a topic's history, or a loss marker.
 type HistoryEntry struct {
 	Offset  uint64
 	Type    engine.MessageType
 	Payload []byte
+	// Lost marks a loss marker instead of a message: a node delivered
+	// messages of the topic to its own subscribers only (the broker could
+	// not take them) and says so at this offset once the broker is back.
+	// Messages published around it are missing from the history, so a
+	// recovery from before it is not complete (Recovered false). A broker
+	// that meets one live tells the topic's subscribers with Sync(topic,
+	// Position{Offset, epoch}, true).
+	Lost bool
 }

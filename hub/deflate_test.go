@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -191,7 +192,13 @@ func TestPublishDeflateAllocs(t *testing.T) {
 			}
 		}
 		publish() // warm the pools
-		return testing.AllocsPerRun(100, publish)
+		// The least of three runs, as checkPublishAllocs: on a busy machine
+		// the loop is now and then woken twice for one publish.
+		least := math.Inf(1)
+		for range 3 {
+			least = min(least, testing.AllocsPerRun(100, publish))
+		}
+		return least
 	}
 	one, many := measure(1), measure(50)
 	t.Logf("allocations per compressed publish: %.1f (1 subscriber), %.1f (50 subscribers)", one, many)

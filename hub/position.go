@@ -33,8 +33,10 @@ type Recovery struct {
 	// Recovered is true when every message after Since was (or will be)
 	// delivered, in order, before the live ones. False: the history no
 	// longer covers it (too old, or its epoch differs, or the hub lost
-	// messages it cannot replay); the subscriber is still subscribed and
-	// receives the messages after Position.
+	// messages it cannot replay, or a node delivered messages to its own
+	// subscribers only while the broker was unreachable: see
+	// HistoryEntry.Lost); the subscriber is still subscribed and receives
+	// the messages after Position.
 	Recovered bool
 	// Position is the topic's position when the subscription took effect:
 	// the last message delivered before live ones (Recovered) or the one

@@ -39,6 +39,7 @@ type recoverReq struct {
 	fetched bool
 	res     FetchResult
 	frames  []hentry
+	marked  bool // the history read holds a loss marker after since
 }
 
 // SubscribeWith is Subscribe with options: with o.Since, it recovers what
@@ -99,7 +100,7 @@ func (ls *loopState) recover(r *recoverReq) {
 			top = r.frames[n-1].off
 		}
 		switch {
-		case res.Err != nil || res.Epoch != r.since.Epoch || r.since.Offset+1 < res.First ||
+		case r.marked || res.Err != nil || res.Epoch != r.since.Epoch || r.since.Offset+1 < res.First ||
 			res.Epoch != s.epoch || r.since.Offset > res.Top:
 			// Not recoverable.
 		case top >= s.top || top+1 >= s.first:
@@ -156,12 +157,18 @@ func (ls *loopState) recover(r *recoverReq) {
 func (h *Hub) fetch(r *recoverReq) {
 	r.tries++
 	h.hbroker.Fetch(r.s.name, *r.s.rule, r.since.Offset, func(res FetchResult) {
-		r.fetched, r.res, r.frames = true, res, r.frames[:0]
+		r.fetched, r.res, r.frames, r.marked = true, res, r.frames[:0], false
 		if res.Err == nil && res.Epoch == r.since.Epoch {
 			want := r.since.Offset + 1
 			for _, e := range res.Entries {
 				if e.Offset != want {
 					break // a gap: what follows is not recoverable from here
+				}
+				if e.Lost {
+					// Messages after since reached one node only: the
+					// history cannot give them back.
+					r.marked = true
+					break
 				}
 				op, ok := opcode(e.Type)
 				if !ok {
@@ -218,6 +225,8 @@ func (k streamSink) Deliver(topic string, typ engine.MessageType, payload []byte
 	}
 	h.appendAndSend(s, pos, op, payload, false)
 }
+
+func (k streamSink) Position(topic string) (Position, bool) { return k.h.Position(topic) }
 
 func (k streamSink) Sync(topic string, pos Position, lost bool) {
 	h := k.h

@@ -15,6 +15,10 @@ type EngineSource interface{ Stats() engine.Stats }
 // HubSource is what the collector reads hub figures from: a *hub.Hub.
 type HubSource interface{ Stats() hub.Stats }
 
+// HistorySource is what a HubSource also implements when the collector
+// reports its history and recovery figures: a *hub.Hub does.
+type HistorySource interface{ History() hub.HistoryStats }
+
 // BrokerSource is what the collector reads Redis broker figures from: a
 // *redisbroker.Broker.
 type BrokerSource interface{ Stats() redisbroker.Stats }
@@ -36,6 +40,7 @@ type Collector struct {
 	cfg    Config
 	engine *engineDescs
 	hub    *hubDescs
+	hist   *historyDescs
 	broker *brokerDescs
 }
 
@@ -47,6 +52,9 @@ func New(cfg Config) *Collector {
 	}
 	if cfg.Hub != nil {
 		c.hub = newHubDescs(cfg.ConstLabels)
+		if _, ok := cfg.Hub.(HistorySource); ok {
+			c.hist = newHistoryDescs(cfg.ConstLabels)
+		}
 	}
 	if cfg.Broker != nil {
 		c.broker = newBrokerDescs(cfg.ConstLabels)
@@ -62,6 +70,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	if c.hub != nil {
 		c.hub.describe(ch)
 	}
+	if c.hist != nil {
+		c.hist.describe(ch)
+	}
 	if c.broker != nil {
 		c.broker.describe(ch)
 	}
@@ -74,6 +85,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.hub != nil {
 		c.hub.collect(ch, c.cfg.Hub.Stats())
+	}
+	if c.hist != nil {
+		c.hist.collect(ch, c.cfg.Hub.(HistorySource).History())
 	}
 	if c.broker != nil {
 		c.broker.collect(ch, c.cfg.Broker.Stats())

@@ -43,6 +43,18 @@
 //	switchboard_hub_dropped_total               counter  subscriber copies not written
 //	switchboard_hub_overflows_total             counter  (publish, loop) pairs dropped: loop queue full
 //
+// Hub history (hub.HistoryStats; reported when Config.Hub also has
+// History(), as a *hub.Hub does):
+//
+//	switchboard_hub_history_streams             gauge    topics with a history stream on this node
+//	switchboard_hub_history_entries             gauge    messages held in the in-memory history
+//	switchboard_hub_history_bytes               gauge    bytes counted against MaxHistoryBytes
+//	switchboard_hub_history_evicted_total       counter  entries dropped early for the memory bound
+//	switchboard_hub_history_replayed_total      counter  messages delivered from history by recoveries
+//	switchboard_hub_recoveries_total            counter  subscriptions from a position, fully recovered
+//	switchboard_hub_recoveries_failed_total     counter  subscriptions from a position that could not recover
+//	switchboard_hub_lost_reports_total          counter  reports to live subscribers of undeliverable messages
+//
 // Redis broker (Config.Broker, redisbroker.Stats):
 //
 //	switchboard_redis_connected                 gauge    1 while the subscription connection is up
@@ -54,6 +66,16 @@
 //	switchboard_redis_own_total                 counter  this node's own messages coming back, dropped
 //	switchboard_redis_invalid_total             counter  undecodable messages on our channels, dropped
 //	switchboard_redis_reconnects_total          counter  subscription connections made after the first
+//	switchboard_redis_round_trips_total         counter  publishing round trips (per message or per batch)
+//	switchboard_redis_unreplicated_total        counter  history messages delivered on this node only
+//	switchboard_redis_caught_up_total           counter  messages read from a stream to fill a gap
+//	switchboard_redis_gaps_total                counter  gaps the stream no longer covered, reported
+//	switchboard_redis_history_fetches_total     counter  history reads for recoveries
+//	switchboard_redis_presence_dropped_total    counter  presence writes not made
+//	switchboard_redis_presence_expired_total    counter  members of dead nodes removed by sweeps
+//	switchboard_redis_loss_pending              gauge    topics waiting for their loss marker
+//	switchboard_redis_loss_markers_total        counter  loss markers this node appended
+//	switchboard_redis_loss_reports_total        counter  loss markers told to this node's subscribers
 //
 // A labelled series appears with its first event: a reason, code or cause
 // that never happened has no series. Process and Go runtime figures (RSS,

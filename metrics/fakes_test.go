@@ -33,8 +33,19 @@ func (fakeHub) Stats() hub.Stats {
 	return hub.Stats{Topics: 3, Subscriptions: 6, Published: 1, Received: 2, Delivered: 12, Dropped: 1, Overflows: 9}
 }
 
+func (fakeHub) History() hub.HistoryStats {
+	return hub.HistoryStats{Streams: 2, Entries: 50, Bytes: 9000, Evicted: 3, Replayed: 40, Recovery: 4, Failed: 1, Lost: 2}
+}
+
+// plainHub has no History method: no history metrics.
+type plainHub struct{}
+
+func (plainHub) Stats() hub.Stats { return hub.Stats{} }
+
 type fakeBroker struct{}
 
 func (fakeBroker) Stats() redisbroker.Stats {
-	return redisbroker.Stats{Connected: true, Topics: 2, Published: 10, Lost: 13, Received: 4, Own: 10, Invalid: 0, Reconnects: 1}
+	return redisbroker.Stats{Connected: true, Topics: 2, Published: 10, Lost: 13, Received: 4, Own: 10, Invalid: 0, Reconnects: 1,
+		RoundTrips: 8, Unreplicated: 5, CaughtUp: 6, Gaps: 1, Fetches: 3, PresenceDropped: 2, PresenceExpired: 7,
+		LossPending: 2, LossMarkers: 3, LossReports: 4}
 }

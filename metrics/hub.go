@@ -40,3 +40,41 @@ func (d *hubDescs) describe(ch chan<- *prometheus.Desc) { describeFields(ch, d.f
 func (d *hubDescs) collect(ch chan<- prometheus.Metric, st hub.Stats) {
 	collectFields(ch, d.fields, &st)
 }
+
+type historyDescs struct{ fields []field[hub.HistoryStats] }
+
+func newHistoryDescs(cl prometheus.Labels) *historyDescs {
+	type S = hub.HistoryStats
+	return &historyDescs{fields: []field[S]{
+		gauge("switchboard_hub_history_streams",
+			"Topics with a history stream on this node.", cl,
+			func(s *S) float64 { return float64(s.Streams) }),
+		gauge("switchboard_hub_history_entries",
+			"Messages held in the in-memory history.", cl,
+			func(s *S) float64 { return float64(s.Entries) }),
+		gauge("switchboard_hub_history_bytes",
+			"Bytes of history counted against MaxHistoryBytes.", cl,
+			func(s *S) float64 { return float64(s.Bytes) }),
+		counter("switchboard_hub_history_evicted_total",
+			"History entries dropped early, or not kept, for the memory bound.", cl,
+			func(s *S) float64 { return float64(s.Evicted) }),
+		counter("switchboard_hub_history_replayed_total",
+			"Messages delivered from history by recoveries.", cl,
+			func(s *S) float64 { return float64(s.Replayed) }),
+		counter("switchboard_hub_recoveries_total",
+			"Subscriptions from a position that recovered everything missed.", cl,
+			func(s *S) float64 { return float64(s.Recovery) }),
+		counter("switchboard_hub_recoveries_failed_total",
+			"Subscriptions from a position that could not recover (too old, epoch changed).", cl,
+			func(s *S) float64 { return float64(s.Failed) }),
+		counter("switchboard_hub_lost_reports_total",
+			"Reports to live subscribers of messages the hub could not deliver.", cl,
+			func(s *S) float64 { return float64(s.Lost) }),
+	}}
+}
+
+func (d *historyDescs) describe(ch chan<- *prometheus.Desc) { describeFields(ch, d.fields) }
+
+func (d *historyDescs) collect(ch chan<- prometheus.Metric, st hub.HistoryStats) {
+	collectFields(ch, d.fields, &st)
+}

@@ -129,6 +129,8 @@ func TestEngineAndHubMetrics(t *testing.T) {
 		{"switchboard_hub_delivered_total", counterT, l, 3},
 		{"switchboard_hub_dropped_total", counterT, l, 0},
 		{"switchboard_hub_overflows_total", counterT, l, 0},
+		{"switchboard_hub_history_streams", gaugeT, l, 0}, // no history rule
+		{"switchboard_hub_recoveries_total", counterT, l, 0},
 	})
 	if _, ok := got["switchboard_inbound_buffered_peak_bytes{"+l+"}"]; !ok {
 		t.Error("switchboard_inbound_buffered_peak_bytes missing")
@@ -149,6 +151,7 @@ func TestConventions(t *testing.T) {
 	}{
 		{"engine", Config{Engine: fakeEngine{}}},
 		{"hub", Config{Hub: fakeHub{}}},
+		{"hub without history", Config{Hub: plainHub{}}},
 		{"broker", Config{Broker: fakeBroker{}}},
 		{"all", Config{Engine: fakeEngine{}, Hub: fakeHub{}, Broker: fakeBroker{}}},
 		{"none", Config{}},
@@ -156,6 +159,7 @@ func TestConventions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(tt.cfg)
+			_, hist := tt.cfg.Hub.(HistorySource)
 			problems, err := testutil.CollectAndLint(c)
 			if err != nil {
 				t.Fatal(err)
@@ -173,6 +177,9 @@ func TestConventions(t *testing.T) {
 			for _, mf := range mfs {
 				if !strings.HasPrefix(mf.GetName(), "switchboard_") {
 					t.Errorf("%s: no switchboard_ prefix", mf.GetName())
+				}
+				if strings.HasPrefix(mf.GetName(), "switchboard_hub_history_") && !hist {
+					t.Errorf("%s reported for a hub source without History", mf.GetName())
 				}
 			}
 		})
@@ -210,5 +217,23 @@ func TestValues(t *testing.T) {
 		{"switchboard_redis_topics", gaugeT, "", 2},
 		{"switchboard_redis_lost_total", counterT, "", 13},
 		{"switchboard_redis_reconnects_total", counterT, "", 1},
+		{"switchboard_redis_round_trips_total", counterT, "", 8},
+		{"switchboard_redis_unreplicated_total", counterT, "", 5},
+		{"switchboard_redis_caught_up_total", counterT, "", 6},
+		{"switchboard_redis_gaps_total", counterT, "", 1},
+		{"switchboard_redis_history_fetches_total", counterT, "", 3},
+		{"switchboard_redis_presence_dropped_total", counterT, "", 2},
+		{"switchboard_redis_presence_expired_total", counterT, "", 7},
+		{"switchboard_redis_loss_pending", gaugeT, "", 2},
+		{"switchboard_redis_loss_markers_total", counterT, "", 3},
+		{"switchboard_redis_loss_reports_total", counterT, "", 4},
+		{"switchboard_hub_history_streams", gaugeT, "", 2},
+		{"switchboard_hub_history_entries", gaugeT, "", 50},
+		{"switchboard_hub_history_bytes", gaugeT, "", 9000},
+		{"switchboard_hub_history_evicted_total", counterT, "", 3},
+		{"switchboard_hub_history_replayed_total", counterT, "", 40},
+		{"switchboard_hub_recoveries_total", counterT, "", 4},
+		{"switchboard_hub_recoveries_failed_total", counterT, "", 1},
+		{"switchboard_hub_lost_reports_total", counterT, "", 2},
 	})
 }

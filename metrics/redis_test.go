@@ -51,6 +51,10 @@ func TestRedisBrokerMetrics(t *testing.T) {
 		{"switchboard_redis_own_total", counterT, "", 1},
 		{"switchboard_redis_invalid_total", counterT, "", 0},
 		{"switchboard_redis_reconnects_total", counterT, "", 0},
+		{"switchboard_redis_unreplicated_total", counterT, "", 0},
+		{"switchboard_redis_loss_pending", gaugeT, "", 0},
+		{"switchboard_redis_loss_markers_total", counterT, "", 0},
+		{"switchboard_redis_loss_reports_total", counterT, "", 0},
 		{"switchboard_hub_published_total", counterT, "", 1},
 		{"switchboard_hub_received_total", counterT, "", 0},
 	})

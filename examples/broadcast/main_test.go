@@ -71,6 +71,28 @@ func dial(t *testing.T, addr, room, name string) *wstest.Client {
 	return c
 }
 
+// join is dial that returns once the server has subscribed the client
+// (its presence list, sent after the subscription, has arrived): the 101
+// comes before OnOpen, so a message published right after dial might
+// otherwise miss it.
+func join(t *testing.T, addr, room, name string) *wstest.Client {
+	t.Helper()
+	c := dial(t, addr, room, name)
+	for {
+		_, p, err := c.ReadMessage(10 * time.Second)
+		if err != nil {
+			t.Fatalf("join room %q: no presence list: %v", room, err)
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(p, &m) == nil && m["presence"] != nil {
+			return c
+		}
+		if !isPresence(p) {
+			t.Fatalf("join room %q: unexpected %q before the presence list", room, p)
+		}
+	}
+}
+
 // roomMsg is a room message as the protocol delivers it.
 type roomMsg struct {
 	Offset uint64 `json:"offset"`
@@ -113,7 +135,7 @@ func TestPageAndRooms(t *testing.T) {
 		}
 	}
 
-	a1, a2, b := dial(t, addr, "a", "alice"), dial(t, addr, "a", "Zoë K."), dial(t, addr, "b", "bob")
+	a1, a2, b := join(t, addr, "a", "alice"), join(t, addr, "a", "Zoë K."), join(t, addr, "b", "bob")
 	if err := a1.WriteText(`{"text":"hi"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +229,7 @@ func TestPresence(t *testing.T) {
 // live messages; one whose position is gone is told so first.
 func TestRecoverAfterReconnect(t *testing.T) {
 	addr := start(t, "")
-	alice, bob := dial(t, addr, "r", "alice"), dial(t, addr, "r", "bob")
+	alice, bob := join(t, addr, "r", "alice"), join(t, addr, "r", "bob")
 	_ = alice.WriteText(`{"text":"one"}`)
 	expect(t, alice, `{"name":"alice","text":"one"}`)
 	last := expect(t, bob, `{"name":"alice","text":"one"}`)
@@ -253,7 +275,7 @@ func TestTwoInstancesOneChat(t *testing.T) {
 	// permessage-deflate (chat.mjs checks ws.extensions with EXPECT_DEFLATE).
 	addrA := startCompressed(t, rs.URL(), "no-context-takeover")
 	addrB := startCompressed(t, rs.URL(), "context-takeover")
-	ca, cb := dial(t, addrA, "lobby", "a"), dial(t, addrB, "lobby", "b")
+	ca, cb := join(t, addrA, "lobby", "a"), join(t, addrB, "lobby", "b")
 	ping := `{"name":"a","text":"ping"}`
 	// Until B has subscribed in Redis, A's messages do not reach it (at most
 	// once): send until one does.

@@ -28,7 +28,10 @@ const (
 	DefaultMinBackoff  = 100 * time.Millisecond
 	DefaultMaxBackoff  = 5 * time.Second
 	DefaultHealthCheck = 15 * time.Second
-	maxBatch           = 128
+	// DefaultMaxLossTopics bounds the topics a node remembers for a loss
+	// marker (Config.MaxLossTopics).
+	DefaultMaxLossTopics = 4096
+	maxBatch             = 128
 )
 
 // Errors returned by Publish.
@@ -66,6 +69,12 @@ type Config struct {
 	// members vanish from the presence after at most this long. Default
 	// 30s.
 	PresenceTTL time.Duration
+	// MaxLossTopics bounds the history topics this node remembers, while
+	// Redis does not take its publishes, as having had messages delivered
+	// on this node only; each gets a loss marker when Redis is back. Past
+	// it, every history topic with subscribers on this node gets one
+	// instead (Stats.LossOverflows). Default 4096.
+	MaxLossTopics int
 	// Logger receives connection losses and recoveries (one line each).
 	// nil: slog.Default().
 	Logger *slog.Logger
@@ -104,6 +113,15 @@ type Broker struct {
 	fresh  map[string]hub.Position
 	freshN atomic.Int32
 
+	// Topics whose messages reached this node only, waiting for a loss
+	// marker (loss.go), with the epoch this node knew then. At most
+	// Config.MaxLossTopics; lossAll: more were lost.
+	lmu         sync.Mutex
+	lossy       map[string]string
+	lossFlight  int // markers taken by the publisher and not yet answered; under lmu
+	lossAll     bool
+	lossPending atomic.Bool
+
 	published  atomic.Uint64
 	lost       atomic.Uint64
 	received   atomic.Uint64
@@ -119,6 +137,10 @@ type Broker struct {
 	batches      atomic.Uint64
 	presDropped  atomic.Uint64
 	presExpired  atomic.Uint64
+
+	lossMarkers   atomic.Uint64
+	lossReports   atomic.Uint64
+	lossOverflows atomic.Uint64
 }
 
 type outMsg struct {
@@ -126,6 +148,7 @@ type outMsg struct {
 	data    []byte
 	// History topics only.
 	hist  bool
+	loss  bool // a loss marker (data: the epoch it is for)
 	topic string
 	rule  hub.HistoryRule
 	done  func(hub.Position, error) // or nil
@@ -166,10 +189,11 @@ func New(cfg Config) (*Broker, error) {
 	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, DefaultMinBackoff)
 	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinBackoff)
 	cfg.HealthCheck = cmp.Or(cfg.HealthCheck, DefaultHealthCheck)
-	if cfg.PresenceTTL < 0 {
+	if cfg.PresenceTTL < 0 || cfg.MaxLossTopics < 0 {
 		return nil, errors.New("redisbroker: negative Config value")
 	}
 	cfg.PresenceTTL = cmp.Or(cfg.PresenceTTL, DefaultPresenceTTL)
+	cfg.MaxLossTopics = cmp.Or(cfg.MaxLossTopics, DefaultMaxLossTopics)
 	b := &Broker{
 		prefix:  cfg.Prefix,
 		cfg:     cfg,
@@ -178,6 +202,7 @@ func New(cfg Config) (*Broker, error) {
 		kick:    make(chan struct{}, 1),
 		desired: make(map[string]struct{}),
 		fresh:   make(map[string]hub.Position),
+		lossy:   make(map[string]string),
 		fetchq:  make(chan fetchReq, defaultFetchMax),
 		last:    make(map[string]hub.Position),
 		preg:    presenceReg{members: make(map[string]map[string][]byte)},
@@ -310,6 +335,12 @@ type Stats struct {
 	Gaps         uint64 // gaps the stream no longer covered (trimmed, new epoch), reported to the hub
 	Fetches      uint64 // history reads for recoveries
 
+	// Loss markers: see the package documentation.
+	LossPending   int    // topics with messages delivered on this node only, waiting for their marker
+	LossMarkers   uint64 // loss markers this node appended to streams
+	LossReports   uint64 // loss markers (any node's) handed to the hub: the topic's subscribers here were told
+	LossOverflows uint64 // times more than Config.MaxLossTopics topics waited for a marker: every history topic with subscribers here got one
+
 	// Presence.
 	PresenceDropped uint64 // presence writes not made (queue full, Redis unreachable); the next refresh redoes additions
 	PresenceExpired uint64 // members of dead nodes this node's sweeps removed
@@ -332,9 +363,16 @@ func (b *Broker) Stats() Stats {
 		Gaps:         b.gaps.Load(),
 		Fetches:      b.fetches.Load(),
 
+		LossMarkers:   b.lossMarkers.Load(),
+		LossReports:   b.lossReports.Load(),
+		LossOverflows: b.lossOverflows.Load(),
+
 		PresenceDropped: b.presDropped.Load(),
 		PresenceExpired: b.presExpired.Load(),
 	}
+	b.lmu.Lock()
+	st.LossPending = len(b.lossy) + b.lossFlight
+	b.lmu.Unlock()
 	b.mu.Lock()
 	if b.session != nil {
 		st.Connected = true
@@ -346,19 +384,36 @@ func (b *Broker) Stats() Stats {
 
 // publisher sends queued messages, pipelining what has piled up. While
 // Redis is unreachable it drops messages until the next retry time, then
-// tries again with the message in hand.
+// tries again with the message in hand. Loss markers waiting go ahead of
+// the next messages; with no message to send, it wakes to send them at
+// the next retry time.
 func (b *Broker) publisher() {
 	defer b.wg.Done()
 	batch := make([]outMsg, 0, maxBatch)
 	var failures int
 	var retryAt time.Time
+	wake := time.NewTimer(time.Hour)
+	wake.Stop()
+	defer wake.Stop()
 	for {
+		var wakeC <-chan time.Time
+		if b.lossPending.Load() {
+			d := b.cfg.MinBackoff
+			if failures > 0 {
+				d = time.Until(retryAt)
+			}
+			wake.Reset(d)
+			wakeC = wake.C
+		}
 		select {
 		case m := <-b.queue:
 			batch = append(batch[:0], m)
+		case <-wakeC:
+			batch = batch[:0]
 		case <-b.ctx.Done():
 			return
 		}
+		wake.Stop()
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -405,10 +460,16 @@ func (b *Broker) publisher() {
 }
 
 func (b *Broker) send(batch []outMsg) error {
+	if b.lossPending.Load() {
+		batch = append(b.takeLoss(), batch...)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
 	b.batches.Add(1)
 	hist := false
 	for i := range batch {
-		hist = hist || batch[i].hist || batch[i].pres != nil
+		hist = hist || batch[i].hist || batch[i].loss || batch[i].pres != nil
 	}
 	if len(batch) == 1 && !hist {
 		err := b.pub.Publish(b.ctx, batch[0].channel, batch[0].data).Err()
@@ -451,6 +512,13 @@ func (b *Broker) send(batch []outMsg) error {
 		m := &batch[i]
 		failed := i >= len(cmds) || cmds[i].Err() != nil
 		switch {
+		case m.loss:
+			var c redis.Cmder
+			if i < len(cmds) {
+				c = cmds[i]
+			}
+			b.lossSent(m, c, failed)
+			continue
 		case m.pres != nil:
 			if failed {
 				b.presDropped.Add(1)
@@ -476,7 +544,10 @@ func (b *Broker) pipeline(batch []outMsg) ([]redis.Cmder, error) {
 	return b.pub.Pipelined(b.ctx, func(p redis.Pipeliner) error {
 		for i := range batch {
 			m := &batch[i]
-			if m.pres != nil {
+			if m.loss {
+				keys, args := b.lossArgs(m)
+				lossScript.EvalSha(b.ctx, p, keys, args...)
+			} else if m.pres != nil {
 				keys, args := b.presArgs(m.pres)
 				presScript.EvalSha(b.ctx, p, keys, args...)
 			} else if m.hist {
@@ -503,7 +574,8 @@ func isNoScriptErr(err error) bool { return err != nil && strings.HasPrefix(err.
 
 // loadScripts loads the broker's scripts into Redis (after a restart).
 func (b *Broker) loadScripts() error {
-	return errors.Join(appendScript.Load(b.ctx, b.pub).Err(), presScript.Load(b.ctx, b.pub).Err())
+	return errors.Join(appendScript.Load(b.ctx, b.pub).Err(), presScript.Load(b.ctx, b.pub).Err(),
+		lossScript.Load(b.ctx, b.pub).Err())
 }
 
 // subscriber holds the subscription connection: it connects, hands the
@@ -627,6 +699,10 @@ func (b *Broker) handle(m *redis.Message) {
 	}
 	if len(m.Payload) > 0 && m.Payload[0] == posMarker {
 		b.handlePositioned(topic, m.Payload)
+		return
+	}
+	if len(m.Payload) > 0 && m.Payload[0] == lossMarker {
+		b.handleLoss(topic, m.Payload)
 		return
 	}
 	if len(m.Payload) > 0 && m.Payload[0] == eventMarker {

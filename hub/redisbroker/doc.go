@@ -58,8 +58,19 @@
 //     data) is reported to the hub, which tells the topic's subscribers.
 //   - Recoveries older than what a node has seen read the stream (Fetch) on
 //     the broker's fetcher goroutine.
-//   - A publish Redis does not take is delivered on this node only,
-//     unnumbered (Stats.Unreplicated).
+//   - A publish Redis does not take (unreachable, or the outbound queue
+//     full) is delivered on this node only, unnumbered
+//     (Stats.Unreplicated): the other nodes' subscribers never get it.
+//     They are told: the node remembers the topic (at most
+//     Config.MaxLossTopics of them) and, once Redis takes its publishes
+//     again, appends a loss marker to the topic's stream ahead of its next
+//     messages, one per topic per outage (Stats.LossMarkers). The marker
+//     takes an offset; every node meeting it, live or filling a gap, tells
+//     the topic's subscribers they missed messages (Recovered false with
+//     the marker's position; Stats.LossReports), the publishing node's own
+//     included, and a recovery from a position before it is not complete
+//     (hub.HistoryEntry.Lost). When Redis came back with a new epoch, the
+//     new epoch already says so and no marker is added.
 //
 // Presence (hub.PresenceBroker): a topic's members are a hash and a sorted
 // set scored by expiry; each node refreshes its own members every

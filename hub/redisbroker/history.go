@@ -75,17 +75,26 @@ func (b *Broker) Append(topic string, rule hub.HistoryRule, typ engine.MessageTy
 		return nil
 	default:
 		b.lost.Add(1)
+		b.markLoss(topic, "") // the hub delivers it here only
 		return ErrQueueFull
 	}
 }
 
-// localOnly hands a history message Redis did not take back to this node.
+// localOnly hands a history message Redis did not take back to this node,
+// and remembers the topic for a loss marker.
 func (b *Broker) localOnly(m *outMsg) {
 	b.unreplicated.Add(1)
+	sink := b.sink.Load()
+	epoch := ""
+	if sink != nil {
+		if pos, ok := (*sink).Position(m.topic); ok {
+			epoch = pos.Epoch
+		}
+	}
+	b.markLoss(m.topic, epoch)
 	if m.done != nil {
 		m.done(hub.Position{}, hub.ErrNotReplicated)
 	}
-	sink := b.sink.Load()
 	if sink == nil {
 		return
 	}
@@ -195,14 +204,20 @@ func (b *Broker) read(topic string, rule hub.HistoryRule, after uint64, metaOnly
 		if ms, _ := strconv.ParseInt(str(x.Values["t"]), 10, 64); ms < cut {
 			continue // older than the rule's TTL
 		}
-		typ, _, payload, err := decode(str(x.Values["d"]))
-		if err != nil {
-			continue
+		e := hub.HistoryEntry{Offset: o}
+		if _, lost := x.Values["l"]; lost {
+			e.Lost = true // a loss marker (loss.go)
+		} else {
+			typ, _, payload, err := decode(str(x.Values["d"]))
+			if err != nil {
+				continue
+			}
+			e.Type, e.Payload = typ, []byte(payload)
 		}
 		if len(res.Entries) == 0 {
 			res.First = o
 		}
-		res.Entries = append(res.Entries, hub.HistoryEntry{Offset: o, Type: typ, Payload: []byte(payload)})
+		res.Entries = append(res.Entries, e)
 	}
 	if len(res.Entries) == 0 && after < res.Top {
 		res.First = res.Top + 1 // nothing after `after` is left
@@ -310,6 +325,12 @@ func (b *Broker) catchUp(topic string) {
 				break
 			}
 			last.Offset = e.Offset
+			if e.Lost {
+				b.lossReports.Add(1)
+				b.last[topic] = last
+				(*sink).Sync(topic, last, true)
+				continue
+			}
 			b.recovered.Add(1)
 			(*sink).Deliver(topic, e.Type, e.Payload, last)
 		}
@@ -328,6 +349,22 @@ func (b *Broker) handlePositioned(topic, s string) {
 		b.invalid.Add(1)
 		return
 	}
+	b.handleNumbered(topic, off, epoch, false, typ, payload)
+}
+
+// handleLoss tells the hub about a loss marker from the channel (on the
+// subscriber goroutine), filling a gap before it from the stream.
+func (b *Broker) handleLoss(topic, s string) {
+	off, epoch, ok := decodeLoss(s)
+	if !ok {
+		b.invalid.Add(1)
+		return
+	}
+	b.handleNumbered(topic, off, epoch, true, 0, "")
+}
+
+// handleNumbered handles the message or loss marker (lost) at off.
+func (b *Broker) handleNumbered(topic string, off uint64, epoch string, lost bool, typ engine.MessageType, payload string) {
 	sink := b.sink.Load()
 	if sink == nil {
 		return
@@ -344,12 +381,19 @@ func (b *Broker) handlePositioned(topic, s string) {
 	if epoch != last.Epoch || off <= last.Offset {
 		return // delivered by catchUp, or from before a reset
 	}
+	pos := hub.Position{Offset: off, Epoch: epoch}
 	if off != last.Offset+1 {
 		b.gaps.Add(1)
-		(*sink).Sync(topic, hub.Position{Offset: off - 1, Epoch: epoch}, true)
+		if !lost { // a marker reports it below
+			(*sink).Sync(topic, hub.Position{Offset: off - 1, Epoch: epoch}, true)
+		}
 	}
-	pos := hub.Position{Offset: off, Epoch: epoch}
 	b.last[topic] = pos
+	if lost {
+		b.lossReports.Add(1)
+		(*sink).Sync(topic, pos, true)
+		return
+	}
 	b.received.Add(1)
 	(*sink).Deliver(topic, typ, unsafe.Slice(unsafe.StringData(payload), len(payload)), pos)
 }

@@ -450,30 +450,43 @@ func TestHistoryOutageAndReturn(t *testing.T) {
 	}
 	waitFor(t, "A subscribed again", 10*time.Second, func() bool { return a.broker.Subscribed("o") && b.broker.Subscribed("o") })
 	// B's publisher retries Redis on its own backoff: until then its
-	// messages are delivered on B only, unnumbered. Publish until one
-	// goes through.
+	// messages are delivered on B only, unnumbered, and once Redis takes
+	// them again a loss marker goes ahead of them (both nodes' clients
+	// hear "R lost"). Publish until one goes through.
 	var numbered string
 	for i := 0; i < 100 && numbered == ""; i++ {
 		publishN(t, b.hub, "o", "new", 1, 1)
-		if _, p, err := ca.ReadMessage(100 * time.Millisecond); err == nil {
-			numbered = string(p)
+		for numbered == "" {
+			_, p, err := ca.ReadMessage(100 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			if !strings.HasPrefix(string(p), "R lost ") {
+				numbered = string(p)
+			}
 		}
 	}
-	if numbered != "1 new1" {
+	if !strings.HasSuffix(numbered, " new1") || strings.HasPrefix(numbered, "0 ") {
 		t.Fatalf("on A after the outage: %q", numbered)
 	}
 	for {
 		got := readText(t, cb)
-		if got == "0 new1" {
-			continue // B only, while its publisher waited to retry
+		if got == "0 new1" || strings.HasPrefix(got, "R lost ") {
+			continue // B only, while its publisher waited to retry; then its marker
 		}
-		if got != "1 new1" {
-			t.Fatalf("on B after the outage: %q", got)
+		if got != numbered {
+			t.Fatalf("on B after the outage: %q, on A %q", got, numbered)
 		}
 		break
 	}
 	if st := a.broker.Stats(); st.Unreplicated == 0 || st.Gaps == 0 {
 		t.Fatalf("A's stats: %+v", st)
+	}
+	// A's message of the outage is in no history, but Redis came back
+	// with a new epoch, which told everyone: A adds no loss marker.
+	waitFor(t, "A's marker tried", 5*time.Second, func() bool { return a.broker.Stats().LossPending == 0 })
+	if st := a.broker.Stats(); st.LossMarkers != 0 {
+		t.Fatalf("A added a loss marker to the new epoch: %+v", st)
 	}
 }
 

@@ -28,17 +28,17 @@ func (k *KeyLog) Write(line []byte) (int, error) {
 			return 0, err
 		}
 	}
-	f := bytes.Fields(line)
-	if len(f) != 3 {
-		return len(line), nil
-	}
 	var dst *[]byte
-	switch string(f[0]) {
-	case "CLIENT_TRAFFIC_SECRET_0":
+	switch {
+	case bytes.HasPrefix(line, labelClientTraffic):
 		dst = &k.client
-	case "SERVER_TRAFFIC_SECRET_0":
+	case bytes.HasPrefix(line, labelServerTraffic):
 		dst = &k.server
 	default:
+		return len(line), nil // the handshake secrets
+	}
+	f := bytes.Fields(line)
+	if len(f) != 3 {
 		return len(line), nil
 	}
 	s := make([]byte, hex.DecodedLen(len(f[2])))
@@ -50,6 +50,11 @@ func (k *KeyLog) Write(line []byte) (int, error) {
 	k.mu.Unlock()
 	return len(line), nil
 }
+
+var (
+	labelClientTraffic = []byte("CLIENT_TRAFFIC_SECRET_0 ")
+	labelServerTraffic = []byte("SERVER_TRAFFIC_SECRET_0 ")
+)
 
 // Secrets returns the client and server application traffic secrets
 // (nil until crypto/tls logged them).

@@ -11,8 +11,12 @@
 //	loadgen stall     -addr 127.0.0.1:9001 -n 500 -s 1048576 -hold 30s
 //	loadgen echo      -addr 127.0.0.1:9001 -c 1000 -m 100 -s 16384 -doc json -deflate no-context-takeover
 //
+// Connections are switchboard's public client (package client: event
+// loops, no goroutine per connection); -raw connections are plain
+// net.Conns, stalled ones raw WebSocket connections (internal/wstest).
+//
 // -deflate no-context-takeover|context-takeover|server-context-takeover
-// offers permessage-deflate (package wsclient) and fails every connection
+// offers permessage-deflate (package client) and fails every connection
 // whose handshake does not agree to it; -doc json sends generated JSON
 // documents (package jsondoc) instead of bytes of one value. Echo reports
 // the socket bytes per round trip both ways. -tls-ca FILE makes every
@@ -128,7 +132,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost, %d sampled arrivals of the wrong length\n",
+		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost, %d arrivals of the wrong length\n",
 			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost, r.Bad)
 	case "stall":
 		if *raw {

@@ -19,18 +19,24 @@
 // server without an inbound budget does not take the machine down), and
 // every phase is bounded in time.
 //
+// The healthy connection is switchboard's public client (package client);
+// the stalled ones are raw WebSocket connections (internal/wstest, through
+// package load), since a client that leaves a frame open for good is what
+// package client will not be.
+//
 //	stall -addr 127.0.0.1:9001 -pid 1234 -n 6000
 package main
 
 import (
 	"bytes"
-	"crypto/rand"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -41,7 +47,9 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
-	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/load"
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
 type options struct {
@@ -154,8 +162,35 @@ type Report struct {
 }
 
 type stalled struct {
-	c       *wsclient.Conn
+	c       *wstest.Client
 	closing atomic.Bool
+}
+
+// healthy is the healthy connection: each echo is handed over with its
+// arrival time, taken in the client's message callback.
+type healthy struct {
+	c      *client.Conn
+	echoes chan echoed
+	closed chan error
+}
+
+type echoed struct {
+	p  []byte
+	at time.Time
+}
+
+func (h *healthy) OnOpen(*client.Conn) {}
+
+func (h *healthy) OnMessage(_ *client.Conn, _ client.MessageType, p []byte) {
+	at := time.Now()
+	select {
+	case h.echoes <- echoed{append([]byte(nil), p...), at}:
+	default: // not waited for: dropped, and the wait sees a mismatch
+	}
+}
+
+func (h *healthy) OnClose(_ *client.Conn, err error) {
+	h.closed <- err
 }
 
 type runner struct {
@@ -182,11 +217,21 @@ func run(o options) (*Report, error) {
 	rep := &Report{Addr: o.addr, N: o.n, Size: o.size}
 	r.rep = rep
 
-	healthy, err := (&wsclient.Dialer{Timeout: 10 * time.Second}).Dial(o.addr, o.path)
+	cl, err := client.New(client.Config{EventLoops: 1})
 	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = cl.Close(ctx)
+	}()
+	hd := &client.Dialer{Client: cl, HandshakeTimeout: 10 * time.Second, PingInterval: -1,
+		MaxMessageSize: int64(max(o.echoSize, 1<<20)), MaxOutbound: max(o.echoSize, 1<<20)}
+	hc := &healthy{echoes: make(chan echoed, 1), closed: make(chan error, 1)}
+	if hc.c, err = hd.Dial(context.Background(), "ws://"+o.addr+o.path, hc); err != nil {
 		return nil, fmt.Errorf("healthy connection: %w", err)
 	}
-	defer healthy.Close()
 
 	// RSS sampler
 	samplerDone := make(chan struct{})
@@ -239,7 +284,7 @@ func run(o options) (*Report, error) {
 	r.newPhase("before the flood")
 	go func() {
 		defer close(echoDone)
-		rep.HealthyErr = r.echoLoop(healthy, stopEcho)
+		rep.HealthyErr = r.echoLoop(hc, stopEcho)
 	}()
 	sleepUntil(time.Now().Add(o.baseline), deadline)
 	rep.RSSBase = procRSS(o.pid)
@@ -262,7 +307,7 @@ func run(o options) (*Report, error) {
 	r.mu.Unlock()
 	for _, s := range conns {
 		s.closing.Store(true)
-		_ = s.c.Close()
+		_ = load.CloseStalled(s.c)
 	}
 	r.readers.Wait()
 	rssMu.Lock()
@@ -313,7 +358,7 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // echoLoop sends one message every o.echoEvery and waits for its echo, until
 // stop; it returns why it ended early ("" if it did not).
-func (r *runner) echoLoop(c *wsclient.Conn, stop chan struct{}) string {
+func (r *runner) echoLoop(h *healthy, stop chan struct{}) string {
 	msg := make([]byte, max(r.o.echoSize, 8))
 	for i := range msg {
 		msg[i] = 'h'
@@ -326,19 +371,22 @@ func (r *runner) echoLoop(c *wsclient.Conn, stop chan struct{}) string {
 		}
 		copy(msg, strconv.AppendUint(nil, seq%1e8, 10))
 		t := time.Now()
-		if err := c.WriteFrame(wsclient.OpBinary, msg); err != nil {
+		if err := h.c.WriteBinary(msg); err != nil {
 			return "write: " + err.Error()
 		}
-		_ = c.NetConn().SetReadDeadline(t.Add(10 * time.Second))
-		_, p, err := c.ReadMessage()
-		if err != nil {
+		var e echoed
+		select {
+		case e = <-h.echoes:
+		case err := <-h.closed:
 			return "read: " + err.Error()
+		case <-time.After(10 * time.Second):
+			return "read: no echo within 10s"
 		}
-		if !bytes.Equal(p, msg) {
-			return fmt.Sprintf("echo %d came back different (%d bytes)", seq, len(p))
+		if !bytes.Equal(e.p, msg) {
+			return fmt.Sprintf("echo %d came back different (%d bytes)", seq, len(e.p))
 		}
 		if ph := r.phase.Load(); ph != nil {
-			ph.hist.Record(time.Since(t))
+			ph.hist.Record(e.at.Sub(t))
 		}
 		r.echoes.Add(1)
 	}
@@ -347,15 +395,7 @@ func (r *runner) echoLoop(c *wsclient.Conn, stop chan struct{}) string {
 // flood opens the stalled connections, o.conc at a time: each dials, sends
 // its partial message and leaves a reader waiting for the server's close.
 func (r *runner) flood(deadline time.Time) {
-	payload := make([]byte, r.o.size)
-	for i := range payload {
-		payload[i] = 's'
-	}
-	var key [4]byte
-	_, _ = rand.Read(key[:])
-	frame := wsclient.AppendFrame(nil, wsclient.OpBinary, payload, key)
-	frame = frame[:len(frame)-1]
-	payload = nil
+	frame := load.PartialFrame(r.o.size)
 
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -379,8 +419,7 @@ func (r *runner) one(i int, frame []byte) {
 	r.mu.Lock()
 	r.rep.Dialled++
 	r.mu.Unlock()
-	d := &wsclient.Dialer{Source: source(r.o.src, i/r.o.perSource), Timeout: 10 * time.Second}
-	c, err := d.Dial(r.o.addr, r.o.path)
+	c, err := load.DialStalled(r.o.addr, r.o.path, source(r.o.src, i/r.o.perSource), nil, 10*time.Second, r.o.writeTimeout)
 	if err != nil {
 		r.count(r.refused, reason(err))
 		return
@@ -393,10 +432,7 @@ func (r *runner) one(i int, frame []byte) {
 	r.open.Add(1)
 	r.readers.Add(1)
 	go r.read(s)
-	_ = c.NetConn().SetWriteDeadline(time.Now().Add(r.o.writeTimeout))
-	err = c.WritePartial(frame)
-	_ = c.NetConn().SetWriteDeadline(time.Time{})
-	if err != nil {
+	if err = c.WriteRaw(frame); err != nil {
 		r.count(r.wfailed, reason(err))
 		return
 	}
@@ -408,22 +444,19 @@ func (r *runner) one(i int, frame []byte) {
 // read waits for the server to end a stalled connection and records how.
 func (r *runner) read(s *stalled) {
 	defer r.readers.Done()
-	var err error
-	for err == nil {
-		_, _, err = s.c.ReadMessage()
-	}
+	err := load.WaitStalled(s.c)
 	r.open.Add(-1)
 	if s.closing.Load() {
 		return
 	}
 	r.closed.Add(1)
-	var ce *wsclient.CloseError
+	var ce *wstest.CloseError
 	if errors.As(err, &ce) {
 		r.count(r.closedBy, fmt.Sprintf("close %d", ce.Code))
 	} else {
 		r.count(r.closedBy, "no close frame: "+reason(err))
 	}
-	_ = s.c.Close()
+	_ = load.CloseStalled(s.c)
 }
 
 func (r *runner) count(m map[string]int, key string) {
@@ -450,11 +483,11 @@ func reason(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	}
-	s := err.Error()
-	if i := strings.Index(s, "handshake refused: "); i >= 0 {
-		return strings.Trim(s[i+len("handshake refused: "):], `"`)
+	var he *wstest.HandshakeError
+	if errors.As(err, &he) {
+		return fmt.Sprintf("HTTP/1.1 %d %s", he.Status, http.StatusText(he.Status))
 	}
-	return s
+	return err.Error()
 }
 
 // source returns the k-th source address counting up from first.

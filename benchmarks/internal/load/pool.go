@@ -39,7 +39,8 @@ type Options struct {
 	// whose heartbeat is a read deadline the client must keep alive. 0: off.
 	PingEvery time.Duration
 	// Deflate is the permessage-deflate offer of every connection
-	// (wsclient.Deflate*): a dial whose answer does not agree fails. "": none.
+	// (Deflate* in dial.go): a dial whose answer does not agree fails. "":
+	// none.
 	Deflate string
 	// Doc is the payload of echo messages and publishes ("" or DocJSON).
 	Doc string
@@ -359,8 +360,8 @@ type BroadcastResult struct {
 	Completion []time.Duration
 	Lost       int   // publishes some subscriber did not get in time
 	Arrivals   int64 // messages received, all publishes together
-	// Bad counts the sampled arrivals inflated in full whose length was
-	// not the size published (compressed broadcasts only).
+	// Bad counts the arrivals whose length was not the size published
+	// (every arrival is inflated in full and checked).
 	Bad int64
 }
 

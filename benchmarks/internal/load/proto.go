@@ -1,7 +1,9 @@
 // Package load drives WebSocket load from worker processes. A Pool (the
 // coordinator) starts as many `loadgen worker` processes as the open-file
 // limit requires and speaks JSON lines with each over stdin/stdout; every
-// worker holds its share of connections, one reader goroutine each.
+// worker holds its share of connections on switchboard's public client
+// (package client: event loops, no goroutine per connection), and times
+// each message in the client's message callback, as it is delivered.
 //
 // Message formats on the wire (the same for every server under test):
 //   - echo: a binary message whose first byte is 'e' and bytes 1..4 the job
@@ -11,18 +13,18 @@
 //     sends it to every connection it holds, the sender included.
 //   - stall: one binary frame whose header declares size bytes, followed
 //     by size-1 bytes of payload ('s') and then nothing: the server holds an
-//     incomplete message until the connection closes.
+//     incomplete message until the connection closes. Package client never
+//     leaves a frame open: a stalled connection is a raw one
+//     (internal/wstest) that replaces a package client connection.
 //
-// With permessage-deflate (Command.Deflate) every data message the worker
-// sends is compressed alone when that makes it smaller; an echo reply is
-// inflated in full and checked; a broadcast is inflated only as far as its
-// 13-byte header (marker, sequence, timestamp), once per distinct
-// compressed payload per worker (every subscriber gets the same bytes),
-// except on one connection in a hundred, which inflates it in full and
-// checks its length.
+// With permessage-deflate (Command.Deflate) package client compresses
+// every data message the worker sends that gets smaller (with context
+// where the session keeps it) and inflates every message it receives in
+// full; echo replies and broadcasts are checked for length.
 //
-// In raw mode (plain TCP, the bare gnet floor) an echo is size bytes back
-// for size bytes sent, and there is no broadcast and no stall.
+// In raw mode (plain TCP, the bare gnet floor) a connection is a net.Conn
+// with a reader goroutine, an echo is size bytes back for size bytes sent,
+// and there is no broadcast and no stall.
 package load
 
 import "github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
@@ -47,7 +49,7 @@ type Command struct {
 	DialConc      int    `json:"dial_conc,omitempty"`
 	DialTimeoutMS int    `json:"dial_timeout_ms,omitempty"`
 	// Deflate is the permessage-deflate offer of every connection
-	// (wsclient.Deflate*); "": none.
+	// (Deflate* in dial.go); "": none.
 	Deflate string `json:"deflate,omitempty"`
 	// TLSCA, when set, is the PEM file of the CA the server's certificate
 	// chains to: every connection runs a crypto/tls handshake (wss://),
@@ -102,8 +104,8 @@ type Event struct {
 	Counts []int64 `json:"counts,omitempty"` // bcast: arrivals per publish
 
 	// echo: socket bytes written and read by the worker during the op
-	// (WebSocket frames, TCP payload). bcast: sampled publishes inflated in
-	// full whose length was wrong (Fail).
+	// (WebSocket frames, TCP payload: client.Client.Traffic). bcast:
+	// arrivals whose length was wrong (Fail).
 	Tx int64 `json:"tx,omitempty"`
 	Rx int64 `json:"rx,omitempty"`
 }

@@ -2,8 +2,7 @@ package load
 
 import (
 	"bufio"
-	"bytes"
-	"crypto/rand"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -19,7 +18,8 @@ import (
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/histo"
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/jsondoc"
-	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
 // RunWorker serves coordinator commands from in, writing events to out,
@@ -43,6 +43,11 @@ func RunWorker(in io.Reader, out io.Writer) error {
 		}
 	}
 	w.closeAll()
+	if w.cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = w.cl.Close(ctx)
+		cancel()
+	}
 	return sc.Err()
 }
 
@@ -51,31 +56,44 @@ type worker struct {
 	enc   *json.Encoder
 	start time.Time
 
-	cfg Command
-	tls *tls.Config // nil: plain ws://
+	cfg    Command
+	tls    *tls.Config // nil: plain ws://
+	url    string
+	cl     *client.Client
+	dialer *client.Dialer
 
-	mu    sync.Mutex
-	conns []*client
+	mu      sync.Mutex
+	conns   []*conn
+	stalled []*stalledConn
 
-	progress   atomic.Int64
-	reporting  atomic.Bool
-	echoJob    atomic.Pointer[echoJob]
-	echoSeq    uint32
-	bcast      atomic.Pointer[bcast]
-	pingerOnce sync.Once
-	readers    sync.WaitGroup
-	count      wsclient.Counters // socket bytes of every connection
-	lastZ      atomic.Pointer[zheader]
+	progress  atomic.Int64
+	reporting atomic.Bool
+	echoJob   atomic.Pointer[echoJob]
+	echoSeq   uint32
+	bcast     atomic.Pointer[bcast]
+	readers   sync.WaitGroup // raw and stalled connections' reader goroutines
+	rawRx     atomic.Int64   // socket bytes of raw connections
+	rawTx     atomic.Int64
+	resumed   atomic.Int64 // TLS handshakes that resumed a session
 }
 
-type client struct {
-	*wsclient.Conn
+// conn is one connection of the worker: a package client connection (its
+// Handler: every event runs on the client's event loop), or in raw mode a
+// net.Conn with a reader goroutine.
+type conn struct {
+	c       *client.Conn // WebSocket
+	nc      net.Conn     // raw mode
 	w       *worker
-	shard   int          // which of an echo job's histograms it records into
+	shard   int          // its number: source address, histogram, first document
 	sentAt  atomic.Int64 // ns since w.start of the echo in flight
 	left    atomic.Int64 // echoes still to send in the current job
-	frame   atomic.Pointer[[]byte]
 	sends   atomic.Int64 // messages sent in the current echo job (JSON docs)
+	closing atomic.Bool
+}
+
+// stalledConn is a connection that sent a partial message (see stall).
+type stalledConn struct {
+	c       *wstest.Client
 	closing atomic.Bool
 }
 
@@ -118,7 +136,16 @@ func (w *worker) endOp() { w.reporting.Store(false) }
 func (w *worker) live() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.conns)
+	return len(w.conns) + len(w.stalled)
+}
+
+// traffic is the socket bytes the worker's connections read and wrote
+// (after their handshakes).
+func (w *worker) traffic() (rx, tx int64) {
+	if w.cl != nil {
+		rx, tx = w.cl.Traffic()
+	}
+	return rx + w.rawRx.Load(), tx + w.rawTx.Load()
 }
 
 func (w *worker) handle(cmd *Command) error {
@@ -207,17 +234,64 @@ func (w *worker) init(cmd *Command) error {
 		if err != nil {
 			return err
 		}
-		w.tls = &tls.Config{RootCAs: roots, ServerName: host}
+		w.tls = &tls.Config{RootCAs: roots, ServerName: host,
+			// runs for every handshake, resumed ones included: how the
+			// handshake op counts resumptions
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if cs.DidResume {
+					w.resumed.Add(1)
+				}
+				return nil
+			},
+		}
 		if w.cfg.TLSResume {
 			w.tls.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 		}
 	}
-	if w.cfg.PingEveryMS > 0 && !w.cfg.Raw {
-		w.pingerOnce.Do(func() { go w.pinger(time.Duration(w.cfg.PingEveryMS) * time.Millisecond) })
+	if w.cfg.Raw {
+		w.emit(Event{Ev: "ok"})
+		return nil
+	}
+	comp, err := compression(w.cfg.Deflate)
+	if err != nil {
+		return err
+	}
+	if w.cl == nil {
+		if w.cl, err = client.New(client.Config{}); err != nil {
+			return err
+		}
+	}
+	w.url = "ws://" + w.cfg.Addr + w.cfg.Path
+	if w.tls != nil {
+		w.url = "wss://" + w.cfg.Addr + w.cfg.Path
+	}
+	w.dialer = &client.Dialer{
+		Client:         w.cl,
+		NetDialContext: NetDial,
+		Compression:    comp,
+		// compress every message that gets smaller (as servers do with
+		// their own threshold): the generator's old behaviour
+		DeflateThreshold: 1,
+		TLSConfig:        w.tls,
+		HandshakeTimeout: time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond,
+		MaxMessageSize:   maxMessage,
+		MaxOutbound:      maxMessage,
+		// Servers whose heartbeat is a read deadline need traffic from
+		// the client: a ping after PingEveryMS without a frame from the
+		// server, and no pong deadline (a busy server is not a dead one).
+		PingInterval: -1,
+		PongTimeout:  -1,
+	}
+	if w.cfg.PingEveryMS > 0 {
+		w.dialer.PingInterval = time.Duration(w.cfg.PingEveryMS) * time.Millisecond
 	}
 	w.emit(Event{Ev: "ok"})
 	return nil
 }
+
+// maxMessage bounds a message either way (the large-message echo sends 16
+// MiB).
+const maxMessage = 64 << 20
 
 // source returns the source address of connection number i: PerSource
 // connections per address, counting up from SrcBase.
@@ -234,13 +308,37 @@ func (w *worker) source(i int) net.IP {
 	return out
 }
 
+// dial opens connection number i: a package client connection whose
+// events go to wc, or a raw TCP one.
+func (w *worker) dial(i int, wc *conn) error {
+	ctx, cancel := context.WithTimeout(WithSource(context.Background(), w.source(i)), time.Duration(w.cfg.DialTimeoutMS)*time.Millisecond)
+	defer cancel()
+	if w.cfg.Raw {
+		nc, err := NetDial(ctx, "tcp", w.cfg.Addr)
+		if err != nil {
+			return err
+		}
+		wc.nc = nc
+		return nil
+	}
+	c, err := w.dialer.Dial(ctx, w.url, wc)
+	if err != nil {
+		return err
+	}
+	if err := agreed(c, w.cfg.Deflate); err != nil {
+		_ = c.Abort()
+		return err
+	}
+	wc.c = c
+	return nil
+}
+
 func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 	var mu sync.Mutex
 	next := first
 	end := first + n
 	var wg sync.WaitGroup
 	conc := min(w.cfg.DialConc, n)
-	timeout := time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond
 	for g := 0; g < conc; g++ {
 		wg.Add(1)
 		go func() {
@@ -253,11 +351,11 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 				if i >= end {
 					return
 				}
-				d := &wsclient.Dialer{Source: w.source(i), Timeout: timeout, Raw: w.cfg.Raw, Deflate: w.cfg.Deflate, Count: &w.count, TLS: w.tls}
-				var c *wsclient.Conn
+				var wc *conn
 				var err error
 				for try := 0; try < 3; try++ {
-					if c, err = d.Dial(w.cfg.Addr, w.cfg.Path); err == nil {
+					wc = &conn{w: w, shard: i}
+					if err = w.dial(i, wc); err == nil {
 						break
 					}
 					time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
@@ -274,12 +372,13 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 				}
 				ok++
 				mu.Unlock()
-				cl := &client{Conn: c, w: w, shard: i}
 				w.mu.Lock()
-				w.conns = append(w.conns, cl)
+				w.conns = append(w.conns, wc)
 				w.mu.Unlock()
-				w.readers.Add(1)
-				go cl.readLoop()
+				if wc.nc != nil {
+					w.readers.Add(1)
+					go wc.readRaw()
+				}
 				w.progress.Add(1)
 			}
 		}()
@@ -288,34 +387,33 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 	return ok, fail, firstErr
 }
 
-func (w *worker) pinger(every time.Duration) {
-	for {
-		time.Sleep(every)
-		w.mu.Lock()
-		conns := append([]*client(nil), w.conns...)
-		w.mu.Unlock()
-		for _, c := range conns {
-			if !c.closing.Load() {
-				_ = c.WriteFrame(wsclient.OpPing, nil)
-			}
-		}
-	}
-}
-
+// closeAll closes every connection with a reset (SO_LINGER 0, set by
+// NetDial) and waits until they are gone.
 func (w *worker) closeAll() {
 	w.mu.Lock()
-	conns := w.conns
-	w.conns = nil
+	conns, stalled := w.conns, w.stalled
+	w.conns, w.stalled = nil, nil
 	w.mu.Unlock()
 	for _, c := range conns {
 		c.closing.Store(true)
-		_ = c.Close()
+		if c.nc != nil {
+			_ = c.nc.Close()
+		} else {
+			_ = c.c.Abort()
+		}
+	}
+	for _, s := range stalled {
+		s.closing.Store(true)
+		_ = CloseStalled(s.c)
 	}
 	w.readers.Wait()
+	for end := time.Now().Add(10 * time.Second); w.cl != nil && w.cl.Conns() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // dropped removes a connection the server closed.
-func (w *worker) dropped(c *client) {
+func (w *worker) dropped(c *conn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i, x := range w.conns {
@@ -327,76 +425,80 @@ func (w *worker) dropped(c *client) {
 	}
 }
 
-func (c *client) readLoop() {
-	defer c.w.readers.Done()
-	var err error
-	if c.Raw() {
-		err = c.readRaw()
-	} else {
-		err = c.readWS()
-	}
-	if !c.closing.Load() {
-		_ = err // the server closed it; the coordinator sees it in Live
-		c.w.dropped(c)
-		_ = c.Close()
+// droppedStalled removes a stalled connection the server closed.
+func (w *worker) droppedStalled(s *stalledConn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, x := range w.stalled {
+		if x == s {
+			w.stalled[i] = w.stalled[len(w.stalled)-1]
+			w.stalled = w.stalled[:len(w.stalled)-1]
+			return
+		}
 	}
 }
 
-// SampleEvery: one connection in sampleEvery inflates broadcasts in full.
-const SampleEvery = 100
+// OnOpen is part of client.Handler.
+func (c *conn) OnOpen(*client.Conn) {}
 
-func (c *client) readWS() error {
-	for {
-		_, p, err := c.ReadMessageRaw()
-		if err != nil {
-			return err
-		}
-		full := true
-		if c.Compressed() {
-			// A broadcast is inflated only as far as its header (the server's
-			// work is what is measured, not the generator's), but on a sample
-			// of connections and wherever the server keeps context (then every
-			// message must go through its inflater).
-			if c.w.bcast.Load() != nil && !c.ServerContext() && c.shard%SampleEvery != 0 {
-				p, err = c.w.bcastHeader(c, p)
-				full = false
-			} else {
-				p, err = c.Inflate(p)
+// OnClose is part of client.Handler: a connection the server (or the
+// network) closed leaves the worker; the coordinator sees it in Live.
+func (c *conn) OnClose(*client.Conn, error) {
+	if !c.closing.Load() {
+		c.w.dropped(c)
+	}
+}
+
+// OnMessage is part of client.Handler. It runs on the client's event loop
+// as the message is delivered (inflated, if it came compressed): that is
+// where arrival times are taken, and where the next echo is written.
+func (c *conn) OnMessage(_ *client.Conn, _ client.MessageType, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	switch p[0] {
+	case MarkBroadcast:
+		c.w.onBroadcast(p)
+	case MarkEcho:
+		if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
+			if len(p) != j.size {
+				j.fail(c)
+				return
 			}
-			if err != nil {
-				return err
-			}
-		}
-		if len(p) == 0 {
-			continue
-		}
-		switch p[0] {
-		case MarkBroadcast:
-			c.w.onBroadcast(p, full)
-		case MarkEcho:
-			if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
-				if len(p) != j.size {
-					j.fail(c)
-					continue
-				}
-				j.reply(c)
-			}
+			j.reply(c)
 		}
 	}
+}
+
+// send writes one message: a binary message, or p as is in raw mode.
+func (c *conn) send(p []byte) error {
+	if c.nc != nil {
+		n, err := c.nc.Write(p)
+		c.w.rawTx.Add(int64(n))
+		return err
+	}
+	return c.c.WriteBinary(p)
 }
 
 // rawReadMax is the read buffer a raw connection moves to once it takes
 // part in an echo of larger messages than its first 2 KiB buffer.
 const rawReadMax = 256 << 10
 
-// readRaw counts echoed bytes: a message is back once size bytes came back.
-func (c *client) readRaw() error {
+// readRaw counts echoed bytes: a message is back once size bytes came
+// back. It ends when the connection does.
+func (c *conn) readRaw() {
+	defer c.w.readers.Done()
 	buf := make([]byte, 2048)
 	got := 0
 	for {
-		n, err := c.Read(buf)
+		n, err := c.nc.Read(buf)
+		c.w.rawRx.Add(int64(n))
 		if err != nil {
-			return err
+			if !c.closing.Load() {
+				c.w.dropped(c)
+				_ = c.nc.Close()
+			}
+			return
 		}
 		j := c.w.echoJob.Load()
 		if j == nil {
@@ -421,7 +523,8 @@ type echoJob struct {
 	id       uint32
 	size     int
 	record   bool
-	frames   [][]byte // JSON documents, framed (shared by the connections)
+	payload  []byte   // the message (bytes of one value), shared
+	docs     [][]byte // or JSON documents, shared by the connections
 	deadline int64    // w.now() after which no new message is sent
 	hists    [16]histo.H
 	done     atomic.Int64
@@ -430,18 +533,22 @@ type echoJob struct {
 	finished chan struct{}
 }
 
-// next returns the frame c sends next: its own frame, or with JSON
-// documents the next of the job's frames, each connection starting at a
-// different one.
-func (j *echoJob) next(c *client) []byte {
-	if j.frames == nil {
-		return *c.frame.Load()
+// next returns the message c sends next: the job's payload, or with JSON
+// documents the next of the job's documents, each connection starting at
+// a different one. The client copies it (and compresses it when the
+// session negotiated permessage-deflate): it is never written to.
+func (j *echoJob) next(c *conn) []byte {
+	if j.docs == nil {
+		return j.payload
 	}
 	k := c.sends.Add(1)
-	return j.frames[(c.shard+int(k))%len(j.frames)]
+	return j.docs[(c.shard+int(k))%len(j.docs)]
 }
 
-func (j *echoJob) reply(c *client) {
+// reply records a round trip of c and sends its next message; it runs
+// where the echo was delivered (the client's message callback, or the raw
+// reader).
+func (j *echoJob) reply(c *conn) {
 	now := j.w.now()
 	if j.record {
 		j.hists[c.shard%len(j.hists)].Record(time.Duration(now - c.sentAt.Load()))
@@ -450,7 +557,7 @@ func (j *echoJob) reply(c *client) {
 	j.w.progress.Add(1)
 	if c.left.Add(-1) > 0 && now < j.deadline {
 		c.sentAt.Store(j.w.now())
-		if err := c.WriteRaw(j.next(c)); err == nil {
+		if err := c.send(j.next(c)); err == nil {
 			return
 		}
 		j.errs.Add(1)
@@ -463,7 +570,7 @@ func (j *echoJob) reply(c *client) {
 
 // fail ends c's part in the job: its echo came back wrong (its length
 // differs from what was sent).
-func (j *echoJob) fail(c *client) {
+func (j *echoJob) fail(c *conn) {
 	j.errs.Add(1)
 	if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
 		close(j.finished)
@@ -472,7 +579,7 @@ func (j *echoJob) fail(c *client) {
 
 func (w *worker) echo(cmd *Command) Event {
 	w.mu.Lock()
-	conns := append([]*client(nil), w.conns...)
+	conns := append([]*conn(nil), w.conns...)
 	w.mu.Unlock()
 	if cmd.Conns < len(conns) {
 		conns = conns[:cmd.Conns]
@@ -491,23 +598,19 @@ func (w *worker) echo(cmd *Command) Event {
 		deadline: w.now() + int64(timeout), finished: make(chan struct{}),
 	}
 	if cmd.Doc == DocJSON {
-		j.frames = docFrames(conns[0], j.id, size)
+		j.docs = docs(j.id, size)
 	} else {
-		payload := make([]byte, size)
-		for i := range payload {
-			payload[i] = MarkEcho
+		j.payload = make([]byte, size)
+		for i := range j.payload {
+			j.payload[i] = MarkEcho
 		}
-		binary.BigEndian.PutUint32(payload[1:5], j.id)
-		for _, c := range conns {
-			f := c.Frame(wsclient.OpBinary, payload)
-			c.frame.Store(&f)
-		}
+		binary.BigEndian.PutUint32(j.payload[1:5], j.id)
 	}
 	for _, c := range conns {
 		c.left.Store(int64(cmd.Msgs))
 		c.sends.Store(0)
 	}
-	tx0, rx0 := w.count.Tx.Load(), w.count.Rx.Load()
+	rx0, tx0 := w.traffic()
 	j.pending.Store(int64(len(conns)))
 	w.echoJob.Store(j)
 	start := w.now()
@@ -518,7 +621,7 @@ func (w *worker) echo(cmd *Command) Event {
 			time.Sleep(100 * time.Microsecond)
 		}
 		c.sentAt.Store(w.now())
-		if err := c.WriteRaw(j.next(c)); err != nil {
+		if err := c.send(j.next(c)); err != nil {
 			j.errs.Add(1)
 			if c.left.Swap(0) > 0 && j.pending.Add(-1) == 0 {
 				close(j.finished)
@@ -533,46 +636,43 @@ func (w *worker) echo(cmd *Command) Event {
 	}
 	elapsed := w.now() - start
 	w.echoJob.Store(nil)
-	tx, rx := w.count.Tx.Load()-tx0, w.count.Rx.Load()-rx0
+	rx1, tx1 := w.traffic()
 	var h histo.H
 	for i := range j.hists {
 		h.Merge(&j.hists[i])
 	}
 	snap := h.Snapshot()
-	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText, Tx: tx, Rx: rx}
+	return Event{Ev: "echo", Msgs: j.done.Load(), ElapsedNS: elapsed, Hist: &snap, Count: j.errs.Load(), Err: errText, Tx: tx1 - tx0, Rx: rx1 - rx0}
 }
 
 // stall has cmd.Conns connections each write the header of a binary frame
 // declaring cmd.Size bytes and all of its payload but the last byte, and
-// then leave the frame open for good (wsclient.Conn.WritePartial): the
-// server holds an incomplete message per connection. Each write must end
-// within cmd.TimeoutMS (a server that stops reading fails it). The event
-// reports the connections that sent it all (OK) and those that did not.
+// then leave the frame open for good: the server holds an incomplete
+// message per connection. Package client never leaves a frame open, so
+// each of those connections is replaced by a raw one (internal/wstest)
+// from the same source address: the package client connection is closed
+// and the raw one dialled and written. Each write must end within
+// cmd.TimeoutMS (a server that stops reading fails it). The event reports
+// the connections that sent it all (OK) and those that did not.
 func (w *worker) stall(cmd *Command) Event {
 	if w.cfg.Raw {
 		return Event{Ev: "stalled", Err: "stall needs WebSocket framing"}
 	}
 	w.mu.Lock()
-	conns := append([]*client(nil), w.conns...)
+	conns := w.conns
+	n := min(cmd.Conns, len(conns))
+	// the connections to replace leave the list now
+	take := append([]*conn(nil), conns[len(conns)-n:]...)
+	w.conns = conns[:len(conns)-n]
 	w.mu.Unlock()
-	if cmd.Conns < len(conns) {
-		conns = conns[:cmd.Conns]
-	}
-	size := max(cmd.Size, 2)
 	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
+	dialTimeout := time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond
 	// One frame for every connection: the mask key need only be one the
 	// server cannot predict, and this keeps the worker at one copy of it.
-	payload := make([]byte, size)
-	for i := range payload {
-		payload[i] = 's'
-	}
-	var key [4]byte
-	_, _ = rand.Read(key[:])
-	frame := wsclient.AppendFrame(nil, wsclient.OpBinary, payload, key)
-	frame = frame[:len(frame)-1]
+	frame := PartialFrame(cmd.Size)
 
 	var (
 		mu       sync.Mutex
@@ -583,7 +683,7 @@ func (w *worker) stall(cmd *Command) Event {
 	)
 	// A few writers at a time: each write returns once the kernel has the
 	// bytes, which on loopback is once the server read most of them.
-	for g := 0; g < min(16, len(conns)); g++ {
+	for g := 0; g < min(16, len(take)); g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -592,14 +692,13 @@ func (w *worker) stall(cmd *Command) Event {
 				i := next
 				next++
 				mu.Unlock()
-				if i >= len(conns) {
+				if i >= len(take) {
 					return
 				}
-				c := conns[i]
-				nc := c.NetConn()
-				_ = nc.SetWriteDeadline(time.Now().Add(timeout))
-				err := c.WritePartial(frame)
-				_ = nc.SetWriteDeadline(time.Time{})
+				old := take[i]
+				old.closing.Store(true)
+				_ = old.c.Abort()
+				err := w.stallOne(old.shard, frame, dialTimeout, timeout)
 				mu.Lock()
 				if err != nil {
 					fail++
@@ -617,39 +716,45 @@ func (w *worker) stall(cmd *Command) Event {
 	wg.Wait()
 	ev := Event{Ev: "stalled", OK: ok, Fail: fail, Live: w.live()}
 	if firstErr != nil {
-		ev.Err = fmt.Sprintf("%d of %d partial messages not sent: %v", fail, len(conns), firstErr)
+		ev.Err = fmt.Sprintf("%d of %d partial messages not sent: %v", fail, len(take), firstErr)
 	}
 	return ev
+}
+
+// stallOne dials a raw connection as connection number i and writes frame
+// on it; the connection stays (in w.stalled) until the worker closes it or
+// the server does.
+func (w *worker) stallOne(i int, frame []byte, dialTimeout, writeTimeout time.Duration) error {
+	var c *wstest.Client
+	var err error
+	for try := 0; try < 3; try++ {
+		if c, err = DialStalled(w.cfg.Addr, w.cfg.Path, w.source(i), w.tls, dialTimeout, writeTimeout); err == nil {
+			break
+		}
+		time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	s := &stalledConn{c: c}
+	w.mu.Lock()
+	w.stalled = append(w.stalled, s)
+	w.mu.Unlock()
+	w.readers.Add(1)
+	go func() {
+		defer w.readers.Done()
+		_ = WaitStalled(c)
+		if !s.closing.Load() {
+			w.droppedStalled(s)
+			_ = CloseStalled(c)
+		}
+	}()
+	return c.WriteRaw(frame)
 }
 
 // bcastHeader is the length of a broadcast's header: marker, sequence
 // number, send time.
 const bcastHeader = 13
-
-// zheader is a compressed broadcast payload and its inflated header.
-type zheader struct {
-	z      []byte
-	header []byte
-}
-
-// bcastHeader returns the inflated header of compressed broadcast payload
-// z (without server context takeover). Every subscriber of a publish
-// receives the same compressed bytes (a server compresses a publish once,
-// or each time with the same deterministic compressor), so the worker
-// inflates each distinct payload once and serves the copies that follow
-// from that: its CPU goes to reading messages, as in an uncompressed
-// broadcast, not to inflating the same bytes thousands of times.
-func (w *worker) bcastHeader(c *client, z []byte) ([]byte, error) {
-	if last := w.lastZ.Load(); last != nil && bytes.Equal(last.z, z) {
-		return last.header, nil
-	}
-	h, err := c.InflatePrefix(z, bcastHeader)
-	if err != nil {
-		return nil, err
-	}
-	w.lastZ.Store(&zheader{z: append([]byte(nil), z...), header: append([]byte(nil), h...)})
-	return h, nil
-}
 
 // bcast tracks arrivals of the publishes of one broadcast op.
 type bcast struct {
@@ -657,24 +762,24 @@ type bcast struct {
 	size  int // of each publish (0: unknown)
 	count []atomic.Int64
 	max   []atomic.Int64
-	bad   atomic.Int64 // publishes inflated in full with the wrong length
+	bad   atomic.Int64 // arrivals with the wrong length
 }
 
-// onBroadcast records an arrival; full says whether p is the whole message
-// (else only its header was inflated).
-func (w *worker) onBroadcast(p []byte, full bool) {
+// onBroadcast records an arrival, on the client's event loop as the
+// message is delivered (inflated in full, if it came compressed).
+func (w *worker) onBroadcast(p []byte) {
 	b := w.bcast.Load()
 	if b == nil || len(p) < bcastHeader {
 		return
 	}
-	if full && b.size > 0 && len(p) != max(b.size, bcastHeader) {
+	d := time.Now().UnixNano() - int64(binary.BigEndian.Uint64(p[5:13]))
+	if b.size > 0 && len(p) != max(b.size, bcastHeader) {
 		b.bad.Add(1)
 	}
 	seq := int(binary.BigEndian.Uint32(p[1:5]))
 	if seq >= len(b.count) {
 		return
 	}
-	d := time.Now().UnixNano() - int64(binary.BigEndian.Uint64(p[5:13]))
 	m := &b.max[seq]
 	for {
 		old := m.Load()
@@ -683,7 +788,8 @@ func (w *worker) onBroadcast(p []byte, full bool) {
 		}
 	}
 	if n := b.count[seq].Add(1); n == b.subs {
-		w.emit(Event{Ev: "got", Seq: seq, MaxNS: m.Load(), Count: n})
+		// off the loop: the coordinator's pipe may be slow to drain
+		go w.emit(Event{Ev: "got", Seq: seq, MaxNS: m.Load(), Count: n})
 	}
 }
 
@@ -691,7 +797,7 @@ var errNoPublisher = errors.New("publish: this worker holds no connection")
 
 func (w *worker) publish(seq, size int) error {
 	w.mu.Lock()
-	var c *client
+	var c *conn
 	if len(w.conns) > 0 {
 		c = w.conns[0]
 	}
@@ -711,7 +817,7 @@ func (w *worker) publish(seq, size int) error {
 	p[0] = MarkBroadcast
 	binary.BigEndian.PutUint32(p[1:5], uint32(seq))
 	binary.BigEndian.PutUint64(p[5:13], uint64(time.Now().UnixNano()))
-	return c.WriteFrame(wsclient.OpBinary, p)
+	return c.send(p)
 }
 
 // Main is `loadgen worker`.
@@ -722,46 +828,39 @@ func Main() {
 	}
 }
 
-// docFrames are the frames of one JSON echo job: docVariety documents of
-// size bytes each (the echo marker and job number, then JSON), masked with
-// one key and compressed alone where c (like every connection of the
-// worker) negotiated permessage-deflate. A client compressing each message
-// alone produces these same bytes for each send; compressing each once
-// keeps the generator's CPU for reading the replies.
-func docFrames(c *client, id uint32, size int) [][]byte {
-	var key [4]byte
-	_, _ = rand.Read(key[:])
-	frames := make([][]byte, docVariety)
-	for i := range frames {
+// docs are the messages of one JSON echo job: docVariety documents of size
+// bytes each (the echo marker and job number, then JSON).
+func docs(id uint32, size int) [][]byte {
+	out := make([][]byte, docVariety)
+	for i := range out {
 		p := make([]byte, 5, size)
 		p[0] = MarkEcho
 		binary.BigEndian.PutUint32(p[1:5], id)
-		p = jsondoc.Doc(p, size-5, uint64(id)<<16|uint64(i))
-		if c.Deflate() && size <= c.CompressLimit() {
-			frames[i] = wsclient.AppendDeflated(nil, wsclient.OpBinary, p, key)
-		} else {
-			frames[i] = wsclient.AppendFrame(nil, wsclient.OpBinary, p, key)
-		}
+		out[i] = jsondoc.Doc(p, size-5, uint64(id)<<16|uint64(i))
 	}
-	return frames
+	return out
 }
 
 // docVariety is the number of different documents of a JSON echo job.
 const docVariety = 64
 
 // handshakes has cmd.Conns goroutines each open a connection (TCP, the TLS
-// handshake when configured, the WebSocket upgrade, which also takes in the
-// server's TLS 1.3 session tickets), close it at once and open the next,
-// until cmd.TimeoutMS passes. Source addresses rotate over a block of its
-// own (ports of closed connections are reset, not left in TIME_WAIT). The
-// event reports connections opened (Msgs), failures (Count), resumed TLS
-// sessions (OK) and the time taken.
+// handshake when configured, the WebSocket upgrade; package client then
+// enrolls it on an event loop, which also takes in the server's TLS 1.3
+// session tickets), close it at once with a reset and open the next, until
+// cmd.TimeoutMS passes. Source addresses rotate over a block of its own
+// (ports of closed connections are reset, not left in TIME_WAIT). The event
+// reports connections opened (Msgs), failures (Count), resumed TLS sessions
+// (OK) and the time taken.
 func (w *worker) handshakes(cmd *Command) Event {
+	if w.cfg.Raw {
+		return Event{Ev: "handshake", Err: "handshakes need WebSocket"}
+	}
 	dur := time.Duration(cmd.TimeoutMS) * time.Millisecond
-	timeout := time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond
-	var done, fails, resumed atomic.Int64
+	var done, fails atomic.Int64
 	var firstErr atomic.Pointer[string]
 	var next atomic.Int64
+	resumed0 := w.resumed.Load()
 	start := time.Now()
 	end := start.Add(dur)
 	var wg sync.WaitGroup
@@ -772,8 +871,15 @@ func (w *worker) handshakes(cmd *Command) Event {
 			for time.Now().Before(end) {
 				i := int(next.Add(1))
 				// a fresh source address every 20000 connections
-				d := &wsclient.Dialer{Source: w.source(1_000_000 + i%(20*w.cfg.PerSource)), Timeout: timeout, Deflate: w.cfg.Deflate, Count: &w.count, TLS: w.tls}
-				c, err := d.Dial(w.cfg.Addr, w.cfg.Path)
+				ctx, cancel := context.WithTimeout(WithSource(context.Background(), w.source(1_000_000+i%(20*w.cfg.PerSource))),
+					time.Duration(w.cfg.DialTimeoutMS)*time.Millisecond)
+				c, err := w.dialer.Dial(ctx, w.url, nil)
+				cancel()
+				if err == nil {
+					if err = agreed(c, w.cfg.Deflate); err != nil {
+						_ = c.Abort()
+					}
+				}
 				if err != nil {
 					fails.Add(1)
 					s := err.Error()
@@ -781,17 +887,14 @@ func (w *worker) handshakes(cmd *Command) Event {
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
-				if st := c.TLS(); st != nil && st.DidResume {
-					resumed.Add(1)
-				}
-				_ = c.Close()
+				_ = c.Abort()
 				done.Add(1)
 				w.progress.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	ev := Event{Ev: "handshake", Msgs: done.Load(), Count: fails.Load(), OK: int(resumed.Load()), ElapsedNS: int64(time.Since(start))}
+	ev := Event{Ev: "handshake", Msgs: done.Load(), Count: fails.Load(), OK: int(w.resumed.Load() - resumed0), ElapsedNS: int64(time.Since(start))}
 	if p := firstErr.Load(); p != nil {
 		ev.Err = fmt.Sprintf("%d connections failed, the first: %s", fails.Load(), *p)
 	}

@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/load"
-	"github.com/switchboard-ws/switchboard/benchmarks/internal/wsclient"
 )
 
 // The permessage-deflate jobs (job kind "deflate"): the same servers with
 // compression on (-compression), side by side and interleaved, against
 // JSON documents (package jsondoc) the load generator compresses and
-// inflates (package wsclient, with switchboard's internal/pmd):
+// inflates (package client, switchboard's public client):
 //   - idle: RSS and heap per idle connection with deflate negotiated, after
 //     one compressed echo each (so context-takeover windows exist);
 //   - echo: messages/s, server CPU per round trip and socket bytes per
@@ -127,17 +126,17 @@ func smokeDeflate() DeflateConfig {
 // no-context-takeover; for context-takeover, an offer that lets both
 // directions keep context for the idle job (as browsers offer, so the
 // server keeps both windows) and one where only the server keeps it for
-// the echo (this client cannot bound its compressor's window to what the
-// server would grant).
+// the echo (client_no_context_takeover: what this job has always measured,
+// the server compressing with context).
 func offer(mode, kind string) string {
 	switch mode {
 	case ModeNoContext:
-		return wsclient.DeflateNoContextTakeover
+		return load.DeflateNoContextTakeover
 	case ModeContext:
 		if kind == "idle" {
-			return wsclient.DeflateContextTakeover
+			return load.DeflateContextTakeover
 		}
-		return wsclient.DeflateServerContextTakeover
+		return load.DeflateServerContextTakeover
 	}
 	return ""
 }
@@ -174,8 +173,8 @@ type DeflateEcho struct {
 	Err    string             `json:"err,omitempty"`
 }
 
-// DeflateBcast is one broadcast job; Bad counts sampled arrivals inflated
-// in full whose length was wrong.
+// DeflateBcast is one broadcast job; Bad counts arrivals (each inflated
+// in full) whose length was wrong.
 type DeflateBcast struct {
 	BcastRun
 	Mode  string `json:"mode"`
@@ -529,7 +528,7 @@ func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load
 	if err != nil {
 		run.Err = err.Error()
 	} else if r.Bad > 0 {
-		run.Err = fmt.Sprintf("%d sampled arrivals inflated to the wrong length", r.Bad)
+		run.Err = fmt.Sprintf("%d arrivals inflated to the wrong length", r.Bad)
 	}
 	cfg.note("%s broadcast %s JSON to %d: p50 %v, p99 %v, lost %d, server CPU %.0f ns/delivery, generator CPU %.0f ns/delivery", j.v, sizeStr(dc.BcastSize), r.Subscribers,
 		time.Duration(run.P50), time.Duration(run.P99), run.Lost, run.CPUPerDelivery, run.GenCPUPerDelivery)

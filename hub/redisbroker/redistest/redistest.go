@@ -1,5 +1,6 @@
 // Package redistest runs a throwaway redis-server for tests: on a free
-// loopback port, with no persistence, stopped when the test ends.
+// loopback port, with no automatic persistence (a test may SAVE), stopped
+// when the test ends.
 //
 // Tests that use it skip (with a message saying how to get redis-server)
 // where the binary is absent; the project's `make test` installs it first,
@@ -94,8 +95,10 @@ func (s *Server) signal(sig os.Signal) {
 	}
 }
 
-// Restart starts the server again on the same address, empty (no data or
-// subscriptions survive), and waits until it answers.
+// Restart starts the server again on the same address and waits until it
+// answers. It comes back empty, unless a SAVE command was answered before
+// it stopped: then it loads that snapshot (an outage with the data kept).
+// Subscriptions never survive.
 func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
 	s.Stop()

@@ -1,0 +1,237 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/engine"
+)
+
+// echoServer runs a switchboard echo server on 127.0.0.1 with the given
+// permessage-deflate mode until the test ends.
+func echoServer(t *testing.T, mode codec.DeflateMode) string {
+	t.Helper()
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 1
+	cfg.Deflate = codec.DeflatePolicy{Mode: mode}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := engine.New(cfg, engine.Handlers{
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) { _ = c.WriteMessage(typ, data) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = srv.Run(ctx) }()
+	addr := srv.Addr()
+	if addr == "" {
+		t.Fatal("server did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-srv.Done()
+	})
+	return addr
+}
+
+func TestNetDialBindsSource(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, tc := range []struct {
+		name string
+		src  net.IP
+	}{
+		{"kernel's choice", nil},
+		{"127.0.0.3", net.IPv4(127, 0, 0, 3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := NetDial(WithSource(context.Background(), tc.src), "tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			got := nc.LocalAddr().(*net.TCPAddr).IP
+			if tc.src != nil && !got.Equal(tc.src) {
+				t.Fatalf("source %v, want %v", got, tc.src)
+			}
+		})
+	}
+}
+
+func TestPartialFrame(t *testing.T) {
+	for _, tc := range []struct {
+		size, header int // masked client header: 2 + length bytes + 4
+	}{
+		{2, 6},
+		{100, 6},
+		{1000, 8},
+		{1 << 20, 14},
+	} {
+		f := PartialFrame(tc.size)
+		if len(f) != tc.header+tc.size-1 {
+			t.Errorf("size %d: %d bytes, want %d", tc.size, len(f), tc.header+tc.size-1)
+		}
+		if f[0] != 0x82 || f[1]&0x80 == 0 {
+			t.Errorf("size %d: header % x: want a final masked binary frame", tc.size, f[:2])
+		}
+	}
+}
+
+// TestAgreed dials each offer against each server mode and checks which
+// connections the generator keeps.
+func TestAgreed(t *testing.T) {
+	servers := map[codec.DeflateMode]string{
+		codec.DeflateOff:               echoServer(t, codec.DeflateOff),
+		codec.DeflateNoContextTakeover: echoServer(t, codec.DeflateNoContextTakeover),
+		codec.DeflateContextTakeover:   echoServer(t, codec.DeflateContextTakeover),
+	}
+	cl, err := client.New(client.Config{EventLoops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close(context.Background())
+	for _, tc := range []struct {
+		offer  string
+		server codec.DeflateMode
+		ok     bool
+	}{
+		{"", codec.DeflateOff, true},
+		{"", codec.DeflateContextTakeover, true},
+		{DeflateNoContextTakeover, codec.DeflateNoContextTakeover, true},
+		{DeflateNoContextTakeover, codec.DeflateContextTakeover, true}, // the server grants server_no_context_takeover
+		{DeflateNoContextTakeover, codec.DeflateOff, false},
+		{DeflateContextTakeover, codec.DeflateContextTakeover, true},
+		{DeflateContextTakeover, codec.DeflateNoContextTakeover, false},
+		{DeflateServerContextTakeover, codec.DeflateContextTakeover, true},
+		{DeflateServerContextTakeover, codec.DeflateNoContextTakeover, false},
+		{DeflateServerContextTakeover, codec.DeflateOff, false},
+	} {
+		comp, err := compression(tc.offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &client.Dialer{Client: cl, Compression: comp}
+		c, err := d.Dial(context.Background(), "ws://"+servers[tc.server]+"/", nil)
+		if err != nil {
+			t.Fatalf("offer %q, server %v: %v", tc.offer, tc.server, err)
+		}
+		err = agreed(c, tc.offer)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrNotNegotiated)) {
+			t.Errorf("offer %q, server %v: agreed() = %v, want ok %v", tc.offer, tc.server, err, tc.ok)
+		}
+		_ = c.Abort()
+	}
+	if _, err := compression("bogus"); err == nil {
+		t.Error("compression(bogus): no error")
+	}
+}
+
+// TestWorker drives a worker through its JSON protocol: connections, an
+// echo job (every round trip back, timed, bytes counted), a broadcast the
+// echo server returns to its one sender, a stall and the close.
+func TestWorker(t *testing.T) {
+	addr := echoServer(t, codec.DeflateNoContextTakeover)
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- RunWorker(inR, outW)
+		outW.Close()
+	}()
+	events := bufio.NewScanner(outR)
+	enc := json.NewEncoder(inW)
+	next := func(want string) Event {
+		t.Helper()
+		for events.Scan() {
+			var ev Event
+			if err := json.Unmarshal(events.Bytes(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Ev == "error" {
+				t.Fatalf("worker: %s", ev.Err)
+			}
+			if ev.Ev == want {
+				return ev
+			}
+		}
+		t.Fatalf("no %q event", want)
+		return Event{}
+	}
+	send := func(c Command) {
+		t.Helper()
+		if err := enc.Encode(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next("ready")
+	send(Command{Op: "init", Addr: addr, SrcBase: "127.0.0.2", PerSource: 2, Deflate: DeflateNoContextTakeover, DialTimeoutMS: 5000})
+	next("ok")
+	send(Command{Op: "connect", N: 3})
+	if ev := next("connected"); ev.OK != 3 || ev.Live != 3 || ev.Err != "" {
+		t.Fatalf("connected: %+v", ev)
+	}
+
+	for _, doc := range []string{"", DocJSON} {
+		send(Command{Op: "echo", Conns: 3, Msgs: 4, Size: 1000, TimeoutMS: 10000, Record: true, Doc: doc})
+		ev := next("echo")
+		if ev.Msgs != 12 || ev.Count != 0 || ev.Err != "" || ev.Hist == nil {
+			t.Fatalf("echo %q: %+v", doc, ev)
+		}
+		// 12 messages each way, compressed (JSON) or not (bytes of one
+		// value compress too): at least a frame header per message, at
+		// most the message and its header.
+		if ev.Tx < 12*6 || ev.Tx > 12*(1000+8) || ev.Rx < 12*2 || ev.Rx > 12*(1000+4) {
+			t.Errorf("echo %q: socket bytes %d sent, %d received", doc, ev.Tx, ev.Rx)
+		}
+	}
+
+	// The echo server sends a publish back to its sender only: one
+	// subscriber.
+	send(Command{Op: "close"})
+	next("closed")
+	send(Command{Op: "connect", N: 1})
+	next("connected")
+	send(Command{Op: "bcast_begin", K: 2, Size: 100})
+	if ev := next("ok"); ev.Live != 1 {
+		t.Fatalf("bcast_begin: %+v", ev)
+	}
+	for seq := 0; seq < 2; seq++ {
+		send(Command{Op: "publish", Seq: seq, Size: 100})
+		if ev := next("got"); ev.Seq != seq || ev.Count != 1 || ev.MaxNS <= 0 || ev.MaxNS > int64(10*time.Second) {
+			t.Fatalf("got: %+v", ev)
+		}
+	}
+	send(Command{Op: "bcast_end"})
+	if ev := next("bcast"); len(ev.Counts) != 2 || ev.Counts[0] != 1 || ev.Counts[1] != 1 || ev.Fail != 0 {
+		t.Fatalf("bcast: %+v", ev)
+	}
+
+	// A stalled connection replaces the package client one.
+	send(Command{Op: "stall", Conns: 1, Size: 1000, TimeoutMS: 5000})
+	if ev := next("stalled"); ev.OK != 1 || ev.Fail != 0 || ev.Live != 1 {
+		t.Fatalf("stalled: %+v", ev)
+	}
+	send(Command{Op: "close"})
+	next("closed")
+	inW.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker did not end")
+	}
+}
