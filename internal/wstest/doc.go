@@ -15,7 +15,8 @@
 //
 // The read side reports what arrived: ReadFrame returns one frame with its
 // bits as sent (a masked frame from the server is unmasked and reported as
-// Masked), ReadMessage reassembles fragmented messages and answers pings,
+// Masked; ReadFrameBuf does the same into a buffer the caller reuses),
+// ReadMessage reassembles fragmented messages and answers pings,
 // ExpectClose and ExpectEOF check the closing of the connection, ExpectSilence
 // checks that nothing arrives, and ReadHTTPResponse reads a plain HTTP answer.
 //

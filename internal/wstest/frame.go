@@ -1,11 +1,11 @@
 package wstest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"syscall"
 	"time"
 
@@ -150,7 +150,23 @@ func (c *Client) ReadFrame(d time.Duration) (Frame, error) {
 	return c.readFrame()
 }
 
-func (c *Client) readFrame() (Frame, error) {
+// ReadFrameBuf is ReadFrame with the payload read into buf's storage
+// (from buf[:0]; grown as bytes arrive when it is too small), for a reader
+// that takes many frames and reuses one buffer: pass the previous frame's
+// Payload back once done with it.
+func (c *Client) ReadFrameBuf(d time.Duration, buf []byte) (Frame, error) {
+	err := c.Conn.SetReadDeadline(time.Now().Add(orDefault(d)))
+	if err != nil {
+		return Frame{}, err
+	}
+	return c.readFrameInto(buf[:0])
+}
+
+func (c *Client) readFrame() (Frame, error) { return c.readFrameInto(nil) }
+
+// readFrameInto reads one frame, appending its payload to p. The buffer
+// grows as bytes arrive, never on the declared length.
+func (c *Client) readFrameInto(p []byte) (Frame, error) {
 	h, err := ws.ReadHeader(c.br)
 	if err != nil {
 		return Frame{}, err
@@ -162,16 +178,23 @@ func (c *Client) readFrame() (Frame, error) {
 		Masked: h.Masked,
 		Mask:   h.Mask,
 	}
-	// The buffer grows as bytes arrive, never on the declared length.
-	var buf bytes.Buffer
-	_, err = io.CopyN(&buf, c.br, h.Length)
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
+	start := len(p)
+	for left := h.Length; left > 0; {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, int(min(left, int64(max(cap(p), 512)))))
+		}
+		room := int(min(int64(cap(p)-len(p)), left))
+		n, err := c.br.Read(p[len(p) : len(p)+room])
+		p = p[:len(p)+n]
+		left -= int64(n)
+		if errors.Is(err, io.EOF) && left > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && left > 0 {
+			return f, err
+		}
 	}
-	if err != nil {
-		return f, err
-	}
-	f.Payload = buf.Bytes()
+	f.Payload = p[start:]
 	if f.Masked {
 		ws.Cipher(f.Payload, f.Mask, 0)
 	}

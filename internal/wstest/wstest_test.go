@@ -507,3 +507,44 @@ func TestTimeouts(t *testing.T) {
 	}
 	readMessage(t, c, ws.OpText, "still here")
 }
+
+// TestReadFrameBuf reads frames into one reused buffer: a compressed (RSV1)
+// frame reported as sent, a larger frame that outgrows the buffer, and an
+// empty one.
+func TestReadFrameBuf(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 70000)
+	addr := serve(t, func(c net.Conn) {
+		if _, err := ws.Upgrade(c); err != nil {
+			return
+		}
+		ws.WriteHeader(c, ws.Header{Fin: true, Rsv: ws.Rsv(true, false, false), OpCode: ws.OpBinary, Length: 5})
+		c.Write([]byte("small"))
+		ws.WriteFrame(c, ws.NewBinaryFrame(big))
+		ws.WriteFrame(c, ws.NewTextFrame(nil))
+		io.Copy(io.Discard, c)
+	})
+	c := dial(t, addr, nil)
+	buf := make([]byte, 0, 16)
+	tests := []struct {
+		op   ws.OpCode
+		rsv  byte
+		want []byte
+	}{
+		{ws.OpBinary, 4, []byte("small")},
+		{ws.OpBinary, 0, big},
+		{ws.OpText, 0, []byte{}},
+	}
+	for i, tt := range tests {
+		f, err := c.ReadFrameBuf(0, buf)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		if f.Op != tt.op || f.Rsv != tt.rsv || !f.Fin || f.Masked || !bytes.Equal(f.Payload, tt.want) {
+			t.Fatalf("frame %d: op %d rsv %d fin %v masked %v, %d bytes", i, f.Op, f.Rsv, f.Fin, f.Masked, len(f.Payload))
+		}
+		if i == 0 && &f.Payload[0] != &buf[:1][0] {
+			t.Error("a payload that fits was not read into buf")
+		}
+		buf = f.Payload
+	}
+}

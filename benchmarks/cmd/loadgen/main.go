@@ -13,7 +13,11 @@
 //
 // Connections are switchboard's public client (package client: event
 // loops, no goroutine per connection); -raw connections are plain
-// net.Conns, stalled ones raw WebSocket connections (internal/wstest).
+// net.Conns, stalled ones raw WebSocket connections (internal/wstest). In
+// a broadcast with -deflate no-context-takeover, all subscribers but one in
+// 100 are raw ones too, which inflate each distinct compressed payload once
+// per worker process instead of every copy (the generator shares the
+// machine with the server; see package load).
 //
 // -deflate no-context-takeover|context-takeover|server-context-takeover
 // offers permessage-deflate (package client) and fails every connection
@@ -80,7 +84,7 @@ func main() {
 	opts := load.Options{
 		Addr: *addr, Path: *path, Raw: *raw, SrcBase: *src, PerSource: *perSrc,
 		PerProcess: *perProc, PingEvery: *ping, Progress: os.Stderr, Deflate: *deflate, Doc: *doc,
-		TLSCA: *tlsCA, TLSResume: *tlsResume,
+		TLSCA: *tlsCA, TLSResume: *tlsResume, Broadcast: mode == "broadcast",
 	}
 	if *quiet {
 		opts.Progress = nil
@@ -132,8 +136,12 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost, %d arrivals of the wrong length\n",
+		fmt.Printf("broadcast to %d subscribers x %d publishes x %d B: completion p50 %v, p99 %v, max %v; %d lost, %d arrivals of the wrong length",
 			r.Subscribers, r.Publishes, *s, r.Quantile(0.5), r.Quantile(0.99), r.Quantile(1), r.Lost, r.Bad)
+		if r.Shared > 0 {
+			fmt.Printf("; %d compressed copies not inflated (a worker's earlier copy was)", r.Shared)
+		}
+		fmt.Println()
 	case "stall":
 		if *raw {
 			fail(fmt.Errorf("stall needs WebSocket framing: no -raw"))

@@ -25,7 +25,11 @@ import (
 //   - stalled connections (a partial message left open for good) are raw
 //     WebSocket connections from internal/wstest, the repository's client
 //     for hostile input: package client never sends a frame it does not
-//     finish.
+//     finish;
+//   - the subscribers of a compressed broadcast (all but one in
+//     SampleEvery) are internal/wstest connections too, with a reader
+//     goroutine each, so that the copies of a payload are not all inflated
+//     (recv.go).
 
 // ipBindAddressNoPort (IP_BIND_ADDRESS_NO_PORT, Linux 4.2+) defers the
 // choice of source port to connect(2), where the whole 4-tuple is known, so

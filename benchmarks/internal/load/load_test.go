@@ -2,7 +2,9 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/switchboard-ws/switchboard/client"
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // echoServer runs a switchboard echo server on 127.0.0.1 with the given
@@ -143,38 +146,7 @@ func TestAgreed(t *testing.T) {
 // echo server returns to its one sender, a stall and the close.
 func TestWorker(t *testing.T) {
 	addr := echoServer(t, codec.DeflateNoContextTakeover)
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- RunWorker(inR, outW)
-		outW.Close()
-	}()
-	events := bufio.NewScanner(outR)
-	enc := json.NewEncoder(inW)
-	next := func(want string) Event {
-		t.Helper()
-		for events.Scan() {
-			var ev Event
-			if err := json.Unmarshal(events.Bytes(), &ev); err != nil {
-				t.Fatal(err)
-			}
-			if ev.Ev == "error" {
-				t.Fatalf("worker: %s", ev.Err)
-			}
-			if ev.Ev == want {
-				return ev
-			}
-		}
-		t.Fatalf("no %q event", want)
-		return Event{}
-	}
-	send := func(c Command) {
-		t.Helper()
-		if err := enc.Encode(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send, next, end := startWorker(t)
 	next("ready")
 	send(Command{Op: "init", Addr: addr, SrcBase: "127.0.0.2", PerSource: 2, Deflate: DeflateNoContextTakeover, DialTimeoutMS: 5000})
 	next("ok")
@@ -225,13 +197,218 @@ func TestWorker(t *testing.T) {
 	}
 	send(Command{Op: "close"})
 	next("closed")
-	inW.Close()
-	select {
-	case err := <-done:
-		if err != nil {
+	end()
+}
+
+// startWorker runs RunWorker on pipes until the test calls end: send
+// writes a command, next returns the next event of a kind (failing the
+// test on an error event).
+func startWorker(t *testing.T) (send func(Command), next func(string) Event, end func()) {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- RunWorker(inR, outW)
+		outW.Close()
+	}()
+	events := bufio.NewScanner(outR)
+	enc := json.NewEncoder(inW)
+	next = func(want string) Event {
+		t.Helper()
+		for events.Scan() {
+			var ev Event
+			if err := json.Unmarshal(events.Bytes(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Ev == "error" {
+				t.Fatalf("worker: %s", ev.Err)
+			}
+			if ev.Ev == want {
+				return ev
+			}
+		}
+		t.Fatalf("no %q event", want)
+		return Event{}
+	}
+	send = func(c Command) {
+		t.Helper()
+		if err := enc.Encode(c); err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("worker did not end")
+	}
+	end = func() {
+		t.Helper()
+		inW.Close()
+		go func() { _, _ = io.Copy(io.Discard, outR) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("worker did not end")
+		}
+	}
+	return send, next, end
+}
+
+// bcastServer runs a switchboard server on one event loop that sends every
+// message it receives to every connection it holds (the sender included),
+// compressing it for each (no context takeover: the same bytes each time).
+func bcastServer(t *testing.T) string {
+	t.Helper()
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 1 // every callback on one loop: each may write to any conn
+	cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateNoContextTakeover}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	conns := map[*engine.Conn]bool{}
+	srv, err := engine.New(cfg, engine.Handlers{
+		Open:  func(c *engine.Conn) { conns[c] = true },
+		Close: func(c *engine.Conn, _ error) { delete(conns, c) },
+		Message: func(_ *engine.Conn, typ engine.MessageType, data []byte) {
+			for c := range conns {
+				_ = c.WriteMessage(typ, data)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = srv.Run(ctx) }()
+	addr := srv.Addr()
+	if addr == "" {
+		t.Fatal("server did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-srv.Done()
+	})
+	return addr
+}
+
+// TestWorkerCompressedBroadcast: in a broadcast-only worker offering no
+// context takeover, connections 99 and 101 are raw receivers and 100 a
+// package client one (it publishes). Each publish is inflated in full
+// twice (connection 100, and the first raw copy) and served once from the
+// zcache; a wrong length counts once per full inflation.
+func TestWorkerCompressedBroadcast(t *testing.T) {
+	addr := bcastServer(t)
+	send, next, end := startWorker(t)
+	next("ready")
+	send(Command{Op: "init", Addr: addr, SrcBase: "127.0.0.2", Deflate: DeflateNoContextTakeover, DialTimeoutMS: 5000, BcastOnly: true, PingEveryMS: 50})
+	next("ok")
+	send(Command{Op: "connect", N: 3, First: 99})
+	if ev := next("connected"); ev.OK != 3 || ev.Live != 3 || ev.Err != "" {
+		t.Fatalf("connected: %+v", ev)
+	}
+	tests := []struct {
+		name       string
+		size, sent int // announced in bcast_begin, published
+		doc        string
+		bad        int
+	}{
+		{"json", 4096, 4096, DocJSON, 0},
+		{"bytes", 1000, 1000, "", 0},
+		{"wrong length", 4096, 2000, DocJSON, 2 * 3},
+	}
+	for _, tt := range tests {
+		send(Command{Op: "bcast_begin", K: 3, Size: tt.size, Doc: tt.doc})
+		if ev := next("ok"); ev.Live != 3 {
+			t.Fatalf("%s: bcast_begin: %+v", tt.name, ev)
+		}
+		for seq := 0; seq < 3; seq++ {
+			send(Command{Op: "publish", Seq: seq, Size: tt.sent})
+			if ev := next("got"); ev.Seq != seq || ev.Count != 3 || ev.MaxNS <= 0 || ev.MaxNS > int64(10*time.Second) {
+				t.Fatalf("%s: got: %+v", tt.name, ev)
+			}
+			time.Sleep(60 * time.Millisecond) // a ping or so on the raw receivers
+		}
+		send(Command{Op: "bcast_end"})
+		ev := next("bcast")
+		if len(ev.Counts) != 3 || ev.Counts[0] != 3 || ev.Counts[2] != 3 || ev.Fail != tt.bad || ev.Shared != 3 {
+			t.Fatalf("%s: bcast: %+v", tt.name, ev)
+		}
+	}
+	send(Command{Op: "close"})
+	if ev := next("closed"); ev.Live != 0 {
+		t.Fatalf("closed: %+v", ev)
+	}
+	end()
+}
+
+func TestAnswerNoContext(t *testing.T) {
+	tests := []struct {
+		answer []string
+		ok     bool
+	}{
+		{[]string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}, true},
+		{[]string{"permessage-deflate;server_no_context_takeover"}, true},
+		{[]string{"permessage-deflate; client_no_context_takeover"}, false},
+		{[]string{"permessage-deflate"}, false},
+		{nil, false},
+		{[]string{"x-other; server_no_context_takeover"}, false},
+		{[]string{"permessage-deflate; server_no_context_takeover", "x-other"}, false},
+	}
+	for _, tt := range tests {
+		err := answerNoContext(tt.answer)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrNotNegotiated)) {
+			t.Errorf("%q: %v", tt.answer, err)
+		}
+	}
+}
+
+// TestZcache: a payload is inflated once and its copies served from the
+// cache (header only); the cache holds zcacheSize payloads; a large
+// payload is inflated every time; corrupt data is an error.
+func TestZcache(t *testing.T) {
+	msg := func(i int) []byte {
+		p := bytes.Repeat([]byte("payload "), 100)
+		p[0] = MarkBroadcast
+		binary.BigEndian.PutUint32(p[1:5], uint32(i))
+		return p
+	}
+	zc := newZcache()
+	for round := 0; round < 2; round++ {
+		for i := 0; i < zcacheSize; i++ {
+			z := pmd.Deflate(nil, msg(i), nil)
+			p, full, err := zc.header(z)
+			if err != nil || full != (round == 0) {
+				t.Fatalf("round %d, payload %d: full %v, %v", round, i, full, err)
+			}
+			want := msg(i)
+			if full && !bytes.Equal(p, want) || !full && !bytes.Equal(p, want[:bcastHeader]) {
+				t.Fatalf("round %d, payload %d: wrong bytes", round, i)
+			}
+		}
+	}
+	if zc.hits.Load() != zcacheSize || zc.misses.Load() != zcacheSize {
+		t.Fatalf("%d hits, %d misses", zc.hits.Load(), zc.misses.Load())
+	}
+	// one more evicts the oldest
+	_, _, _ = zc.header(pmd.Deflate(nil, msg(zcacheSize), nil))
+	if _, full, _ := zc.header(pmd.Deflate(nil, msg(0), nil)); !full {
+		t.Error("payload 0 still cached after zcacheSize more")
+	}
+	big := make([]byte, zcacheMaxPayload+1000)
+	x := uint64(88172645463325252)
+	for i := range big { // xorshift: incompressible
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		big[i] = byte(x)
+	}
+	zbig := pmd.Deflate(nil, big, nil)
+	if len(zbig) <= zcacheMaxPayload {
+		t.Fatalf("test payload compressed to %d bytes", len(zbig))
+	}
+	for range 2 {
+		if p, full, err := zc.header(zbig); err != nil || !full || !bytes.Equal(p, big) {
+			t.Fatalf("large payload: full %v, %v", full, err)
+		}
+	}
+	if _, _, err := zc.header([]byte{0xff, 0xff, 0xff}); err == nil {
+		t.Error("corrupt payload inflated")
 	}
 }

@@ -44,6 +44,11 @@ type Options struct {
 	Deflate string
 	// Doc is the payload of echo messages and publishes ("" or DocJSON).
 	Doc string
+	// Broadcast says the pool's connections only take broadcasts (and the
+	// first publishes): with Deflate DeflateNoContextTakeover, all but one
+	// in SampleEvery are raw receivers that inflate each distinct
+	// compressed payload once per worker process (recv.go), not every copy.
+	Broadcast bool
 	// TLSCA, when set, makes every connection wss:// (crypto/tls, verifying
 	// the server's certificate against this CA's PEM file); TLSResume keeps
 	// a session cache per worker process.
@@ -152,7 +157,7 @@ func (p *Pool) spawn(ctx context.Context) error {
 		SrcBase: p.opts.SrcBase, PerSource: p.opts.PerSource,
 		PingEveryMS: int(p.opts.PingEvery / time.Millisecond), DialConc: p.opts.DialConcurrency,
 		DialTimeoutMS: int(p.opts.DialTimeout / time.Millisecond), Deflate: p.opts.Deflate,
-		TLSCA: p.opts.TLSCA, TLSResume: p.opts.TLSResume,
+		TLSCA: p.opts.TLSCA, TLSResume: p.opts.TLSResume, BcastOnly: p.opts.Broadcast,
 	}
 	if err := p.send(id, init); err != nil {
 		return err
@@ -360,9 +365,13 @@ type BroadcastResult struct {
 	Completion []time.Duration
 	Lost       int   // publishes some subscriber did not get in time
 	Arrivals   int64 // messages received, all publishes together
-	// Bad counts the arrivals whose length was not the size published
-	// (every arrival is inflated in full and checked).
+	// Bad counts the arrivals whose length was not the size published,
+	// among those inflated in full (or not compressed): all of them but
+	// the Shared ones.
 	Bad int64
+	// Shared counts the compressed arrivals at raw receivers served from
+	// their worker's zcache without inflating (Options.Broadcast).
+	Shared int64
 }
 
 // Quantile returns the q-quantile of the completion times.
@@ -438,6 +447,7 @@ func (p *Pool) Broadcast(ctx context.Context, k, size int, gap, timeout time.Dur
 			res.Arrivals += c
 		}
 		res.Bad += int64(ev.Fail)
+		res.Shared += ev.Shared
 	}
 	sort.Slice(res.Completion, func(i, j int) bool { return res.Completion[i] < res.Completion[j] })
 	return res, err

@@ -20,7 +20,12 @@
 // With permessage-deflate (Command.Deflate) package client compresses
 // every data message the worker sends that gets smaller (with context
 // where the session keeps it) and inflates every message it receives in
-// full; echo replies and broadcasts are checked for length.
+// full; echo replies and broadcasts are checked for length. The
+// subscribers of a compressed broadcast without context takeover
+// (Command.BcastOnly) are the exception: all but one in SampleEvery are
+// raw receivers (internal/wstest) that inflate each distinct compressed
+// payload once per worker, so that the generator's inflating is not
+// charged to the server (recv.go).
 //
 // In raw mode (plain TCP, the bare gnet floor) a connection is a net.Conn
 // with a reader goroutine, an echo is size bytes back for size bytes sent,
@@ -57,6 +62,11 @@ type Command struct {
 	// cache per worker so later handshakes resume earlier sessions.
 	TLSCA     string `json:"tls_ca,omitempty"`
 	TLSResume bool   `json:"tls_resume,omitempty"`
+	// BcastOnly says the connections only take broadcasts (and one
+	// publishes): with Deflate DeflateNoContextTakeover, all but one in
+	// SampleEvery are raw receivers that do not inflate every copy
+	// (recv.go).
+	BcastOnly bool `json:"bcast_only,omitempty"`
 
 	// connect: open N connections numbered First, First+1, ...
 	N     int `json:"n,omitempty"`
@@ -105,9 +115,11 @@ type Event struct {
 
 	// echo: socket bytes written and read by the worker during the op
 	// (WebSocket frames, TCP payload: client.Client.Traffic). bcast:
-	// arrivals whose length was wrong (Fail).
-	Tx int64 `json:"tx,omitempty"`
-	Rx int64 `json:"rx,omitempty"`
+	// arrivals whose length was wrong (Fail), and compressed arrivals
+	// served from the worker's zcache without inflating (Shared).
+	Tx     int64 `json:"tx,omitempty"`
+	Rx     int64 `json:"rx,omitempty"`
+	Shared int64 `json:"shared,omitempty"`
 }
 
 // DocJSON is Command.Doc for JSON documents.

@@ -25,12 +25,11 @@ import (
 // RunWorker serves coordinator commands from in, writing events to out,
 // until in ends. It is what `loadgen worker` runs.
 func RunWorker(in io.Reader, out io.Writer) error {
-	w := &worker{enc: json.NewEncoder(out), start: time.Now()}
+	w := &worker{enc: json.NewEncoder(out), start: time.Now(), zc: newZcache(), stop: make(chan struct{})}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	stopTicker := make(chan struct{})
-	go w.progressLoop(stopTicker)
-	defer close(stopTicker)
+	go w.progressLoop(w.stop)
+	defer close(w.stop)
 	w.emit(Event{Ev: "ready"})
 	for sc.Scan() {
 		var cmd Command
@@ -65,13 +64,18 @@ type worker struct {
 	mu      sync.Mutex
 	conns   []*conn
 	stalled []*stalledConn
+	recv    []*recvConn // raw receivers of a compressed broadcast (recv.go)
+
+	zc       *zcache       // recv.go
+	stop     chan struct{} // closed as RunWorker returns
+	pingOnce sync.Once     // starts pingReceivers
 
 	progress  atomic.Int64
 	reporting atomic.Bool
 	echoJob   atomic.Pointer[echoJob]
 	echoSeq   uint32
 	bcast     atomic.Pointer[bcast]
-	readers   sync.WaitGroup // raw and stalled connections' reader goroutines
+	readers   sync.WaitGroup // raw, stalled and receiver connections' reader goroutines
 	rawRx     atomic.Int64   // socket bytes of raw connections
 	rawTx     atomic.Int64
 	resumed   atomic.Int64 // TLS handshakes that resumed a session
@@ -136,7 +140,7 @@ func (w *worker) endOp() { w.reporting.Store(false) }
 func (w *worker) live() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.conns) + len(w.stalled)
+	return len(w.conns) + len(w.stalled) + len(w.recv)
 }
 
 // traffic is the socket bytes the worker's connections read and wrote
@@ -178,7 +182,7 @@ func (w *worker) handle(cmd *Command) error {
 		w.emit(ev)
 	case "bcast_begin":
 		subs := int64(w.live())
-		b := &bcast{subs: subs, size: cmd.Size, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K)}
+		b := &bcast{subs: subs, size: cmd.Size, count: make([]atomic.Int64, cmd.K), max: make([]atomic.Int64, cmd.K), hits0: w.zc.hits.Load()}
 		w.cfg.Doc = cmd.Doc
 		w.bcast.Store(b)
 		w.emit(Event{Ev: "ok", Live: int(subs)})
@@ -193,6 +197,7 @@ func (w *worker) handle(cmd *Command) error {
 			}
 			ev.Live = int(b.subs)
 			ev.Fail = int(b.bad.Load())
+			ev.Shared = w.zc.hits.Load() - b.hits0
 		}
 		w.emit(ev)
 	case "close":
@@ -352,10 +357,16 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 					return
 				}
 				var wc *conn
+				var rc *recvConn
 				var err error
 				for try := 0; try < 3; try++ {
-					wc = &conn{w: w, shard: i}
-					if err = w.dial(i, wc); err == nil {
+					if w.rawReceiver(i) {
+						rc, err = w.dialReceiver(i)
+					} else {
+						wc = &conn{w: w, shard: i}
+						err = w.dial(i, wc)
+					}
+					if err == nil {
 						break
 					}
 					time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
@@ -372,6 +383,18 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 				}
 				ok++
 				mu.Unlock()
+				if rc != nil {
+					w.mu.Lock()
+					w.recv = append(w.recv, rc)
+					w.mu.Unlock()
+					w.readers.Add(1)
+					go rc.read()
+					if w.cfg.PingEveryMS > 0 {
+						w.pingOnce.Do(func() { go w.pingReceivers(time.Duration(w.cfg.PingEveryMS)*time.Millisecond, w.stop) })
+					}
+					w.progress.Add(1)
+					continue
+				}
 				w.mu.Lock()
 				w.conns = append(w.conns, wc)
 				w.mu.Unlock()
@@ -391,8 +414,8 @@ func (w *worker) connect(first, n int) (ok, fail int, firstErr error) {
 // NetDial) and waits until they are gone.
 func (w *worker) closeAll() {
 	w.mu.Lock()
-	conns, stalled := w.conns, w.stalled
-	w.conns, w.stalled = nil, nil
+	conns, stalled, recv := w.conns, w.stalled, w.recv
+	w.conns, w.stalled, w.recv = nil, nil, nil
 	w.mu.Unlock()
 	for _, c := range conns {
 		c.closing.Store(true)
@@ -405,6 +428,10 @@ func (w *worker) closeAll() {
 	for _, s := range stalled {
 		s.closing.Store(true)
 		_ = CloseStalled(s.c)
+	}
+	for _, r := range recv {
+		r.closing.Store(true)
+		_ = CloseStalled(r.c)
 	}
 	w.readers.Wait()
 	for end := time.Now().Add(10 * time.Second); w.cl != nil && w.cl.Conns() > 0 && time.Now().Before(end); {
@@ -458,7 +485,7 @@ func (c *conn) OnMessage(_ *client.Conn, _ client.MessageType, p []byte) {
 	}
 	switch p[0] {
 	case MarkBroadcast:
-		c.w.onBroadcast(p)
+		c.w.onBroadcast(p, true)
 	case MarkEcho:
 		if j := c.w.echoJob.Load(); j != nil && len(p) >= 5 && binary.BigEndian.Uint32(p[1:5]) == j.id {
 			if len(p) != j.size {
@@ -762,18 +789,21 @@ type bcast struct {
 	size  int // of each publish (0: unknown)
 	count []atomic.Int64
 	max   []atomic.Int64
-	bad   atomic.Int64 // arrivals with the wrong length
+	bad   atomic.Int64 // arrivals inflated in full (or not compressed) with the wrong length
+	hits0 int64        // w.zc.hits at the start
 }
 
-// onBroadcast records an arrival, on the client's event loop as the
-// message is delivered (inflated in full, if it came compressed).
-func (w *worker) onBroadcast(p []byte) {
+// onBroadcast records an arrival as the message is delivered: on the
+// client's event loop (inflated in full, if it came compressed), or on a
+// raw receiver's reader goroutine. full says whether p is the whole
+// message (else the header of a compressed copy served from the zcache).
+func (w *worker) onBroadcast(p []byte, full bool) {
 	b := w.bcast.Load()
-	if b == nil || len(p) < bcastHeader {
+	if b == nil || len(p) < bcastHeader || p[0] != MarkBroadcast {
 		return
 	}
 	d := time.Now().UnixNano() - int64(binary.BigEndian.Uint64(p[5:13]))
-	if b.size > 0 && len(p) != max(b.size, bcastHeader) {
+	if full && b.size > 0 && len(p) != max(b.size, bcastHeader) {
 		b.bad.Add(1)
 	}
 	seq := int(binary.BigEndian.Uint32(p[1:5]))
@@ -798,11 +828,14 @@ var errNoPublisher = errors.New("publish: this worker holds no connection")
 func (w *worker) publish(seq, size int) error {
 	w.mu.Lock()
 	var c *conn
+	var rc *recvConn
 	if len(w.conns) > 0 {
 		c = w.conns[0]
+	} else if len(w.recv) > 0 {
+		rc = w.recv[0]
 	}
 	w.mu.Unlock()
-	if c == nil {
+	if c == nil && rc == nil {
 		return errNoPublisher
 	}
 	var p []byte
@@ -817,6 +850,9 @@ func (w *worker) publish(seq, size int) error {
 	p[0] = MarkBroadcast
 	binary.BigEndian.PutUint32(p[1:5], uint32(seq))
 	binary.BigEndian.PutUint64(p[5:13], uint64(time.Now().UnixNano()))
+	if rc != nil {
+		return rc.c.WriteBinary(p) // uncompressed: a server takes either
+	}
 	return c.send(p)
 }
 

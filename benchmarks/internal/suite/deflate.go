@@ -173,8 +173,9 @@ type DeflateEcho struct {
 	Err    string             `json:"err,omitempty"`
 }
 
-// DeflateBcast is one broadcast job; Bad counts arrivals (each inflated
-// in full) whose length was wrong.
+// DeflateBcast is one broadcast job; Bad counts arrivals inflated in full
+// (on one connection in load.SampleEvery, and the first copy of each
+// distinct payload per worker on the others) whose length was wrong.
 type DeflateBcast struct {
 	BcastRun
 	Mode  string `json:"mode"`
@@ -496,6 +497,7 @@ func deflateEchoJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j deflateJob) (run DeflateBcast) {
 	dc := cfg.Deflate
 	run = DeflateBcast{BcastRun: BcastRun{Server: j.v.Server, Round: j.round}, Mode: j.v.Mode, Level: j.v.Level}
+	opts.Broadcast = true // raw receivers: each distinct compressed payload inflated once per worker
 	pool := load.NewPool(opts)
 	defer pool.Close()
 	if _, err := pool.Grow(ctx, dc.BcastSubs); err != nil {
@@ -528,7 +530,7 @@ func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load
 	if err != nil {
 		run.Err = err.Error()
 	} else if r.Bad > 0 {
-		run.Err = fmt.Sprintf("%d arrivals inflated to the wrong length", r.Bad)
+		run.Err = fmt.Sprintf("%d arrivals inflated in full to the wrong length", r.Bad)
 	}
 	cfg.note("%s broadcast %s JSON to %d: p50 %v, p99 %v, lost %d, server CPU %.0f ns/delivery, generator CPU %.0f ns/delivery", j.v, sizeStr(dc.BcastSize), r.Subscribers,
 		time.Duration(run.P50), time.Duration(run.P99), run.Lost, run.CPUPerDelivery, run.GenCPUPerDelivery)
