@@ -2,10 +2,13 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"net/http"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 )
 
@@ -43,22 +46,25 @@ func ExampleUpgradeRequest_Defer() {
 	defer cancel()
 	go func() { _ = srv.Run(ctx) }()
 
-	conn, _, resp, err := dialWebSocket(srv.Addr(), "session=wrong")
-	if err != nil {
-		panic(err)
+	url := "ws://" + srv.Addr() + "/"
+	got := make(chan string, 1)
+	h := &client.Handlers{
+		Message: func(_ *client.Conn, _ client.MessageType, data []byte) { got <- string(data) },
 	}
-	body, _ := io.ReadAll(resp.Body)
-	conn.Close()
-	fmt.Print(resp.StatusCode, " ", string(body))
+	bad := &client.Dialer{Cookies: []*http.Cookie{{Name: "session", Value: "wrong"}}}
+	var he *client.HandshakeError
+	if _, err := bad.Dial(ctx, url, h); errors.As(err, &he) {
+		fmt.Print(he.Status, " ", string(he.Body))
+	}
 
-	conn, r, resp, err := dialWebSocket(srv.Addr(), "session=secret")
+	good := &client.Dialer{Cookies: []*http.Cookie{{Name: "session", Value: "secret"}}}
+	c, err := good.Dial(ctx, url, h)
 	if err != nil {
 		panic(err)
 	}
-	defer conn.Close()
-	_, msg, _ := readFrame(r)
-	fmt.Println(resp.StatusCode, string(msg))
+	defer c.Close(codec.CloseNormal, "")
+	fmt.Println(<-got)
 	// Output:
 	// 401 login first
-	// 101 welcome alice
+	// welcome alice
 }

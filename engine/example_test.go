@@ -1,14 +1,12 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"time"
 
+	"github.com/switchboard-ws/switchboard/client"
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 )
@@ -28,14 +26,17 @@ func Example_echo() {
 	defer cancel()
 	go func() { _ = srv.Run(ctx) }()
 
-	conn, r, _, err := dialWebSocket(srv.Addr(), "")
+	// The client (package client) runs on event loops too.
+	got := make(chan string, 1)
+	c, err := client.Dial(ctx, "ws://"+srv.Addr()+"/", &client.Handlers{
+		Message: func(_ *client.Conn, _ client.MessageType, data []byte) { got <- string(data) },
+	})
 	if err != nil {
 		panic(err)
 	}
-	defer conn.Close()
-	_ = writeText(conn, "hello")
-	_, msg, _ := readFrame(r)
-	fmt.Println(string(msg))
+	defer c.Close(codec.CloseNormal, "")
+	_ = c.WriteText([]byte("hello"))
+	fmt.Println(<-got)
 	// Output: hello
 }
 
@@ -59,27 +60,34 @@ func ExampleUpgradeFunc() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = srv.Run(ctx) }()
-
-	// Without the cookie: refused before the upgrade.
-	conn, _, resp, err := dialWebSocket(srv.Addr(), "")
-	if err != nil {
-		panic(err)
+	url := "ws://" + srv.Addr() + "/"
+	got := make(chan string, 1)
+	h := &client.Handlers{
+		Message: func(_ *client.Conn, _ client.MessageType, data []byte) { got <- string(data) },
 	}
-	body, _ := io.ReadAll(resp.Body)
-	conn.Close()
-	fmt.Print(resp.StatusCode, " ", string(body))
+
+	// Without the cookie: refused before the upgrade, with the hook's
+	// status and body.
+	_, err := (&client.Dialer{Subprotocols: []string{"chat.v1"}}).Dial(ctx, url, h)
+	var he *client.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Print(he.Status, " ", string(he.Body))
+	}
 
 	// With it: upgraded, and the connection knows who it is.
-	conn, r, resp, err := dialWebSocket(srv.Addr(), "session=secret")
+	d := &client.Dialer{
+		Subprotocols: []string{"chat.v1"},
+		Cookies:      []*http.Cookie{{Name: "session", Value: "secret"}},
+	}
+	c, err := d.Dial(ctx, url, h)
 	if err != nil {
 		panic(err)
 	}
-	defer conn.Close()
-	_, msg, _ := readFrame(r)
-	fmt.Println(resp.StatusCode, string(msg))
+	defer c.Close(codec.CloseNormal, "")
+	fmt.Println(c.Protocol(), <-got)
 	// Output:
 	// 401 login first
-	// 101 welcome alice
+	// chat.v1 welcome alice
 }
 
 // Writes from any goroutine are safe; Close starts the close handshake.
@@ -92,73 +100,24 @@ func ExampleConn_Close() {
 	defer cancel()
 	go func() { _ = srv.Run(ctx) }()
 
-	conn, r, _, err := dialWebSocket(srv.Addr(), "")
+	got := make(chan string, 1)
+	closed := make(chan error, 1)
+	_, err := client.Dial(ctx, "ws://"+srv.Addr()+"/", &client.Handlers{
+		Message: func(_ *client.Conn, _ client.MessageType, data []byte) { got <- string(data) },
+		Close:   func(_ *client.Conn, err error) { closed <- err },
+	})
 	if err != nil {
 		panic(err)
 	}
-	defer conn.Close()
 	c := <-opened
 	_ = c.WriteText([]byte("bye soon")) // from another goroutine: handed to the loop
 	_ = c.Close(codec.CloseNormal, "done")
-	_, msg, _ := readFrame(r)
-	h, payload, _ := readFrame(r)
-	code, reason, _ := codec.ParseClosePayload(payload)
-	fmt.Println(string(msg), h.OpCode == codec.OpClose, code, string(reason))
-	// Output: bye soon true 1000 done
-}
-
-// dialWebSocket is a minimal client made of net, net/http and the codec,
-// enough for these examples (a real client would use a WebSocket client
-// library): it sends an upgrade request, with a Cookie header when cookie
-// is set, and reads the response head.
-func dialWebSocket(addr, cookie string) (net.Conn, *bufio.Reader, *http.Response, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, nil, nil, err
+	fmt.Println(<-got)
+	var ce *client.CloseError
+	if errors.As(<-closed, &ce) {
+		fmt.Println(ce.Remote, ce.Code, ce.Reason)
 	}
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-	if cookie != "" {
-		req += "Cookie: " + cookie + "\r\n"
-	}
-	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
-		conn.Close()
-		return nil, nil, nil, err
-	}
-	r := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		conn.Close()
-		return nil, nil, nil, err
-	}
-	return conn, r, resp, nil
-}
-
-// writeText sends one text message; a client masks what it sends.
-func writeText(conn net.Conn, text string) error {
-	_, err := conn.Write(codec.AppendMaskedFrame(nil, codec.OpText, true, []byte(text), [4]byte{7, 7, 7, 7}))
-	return err
-}
-
-// readFrame reads one frame from the server (servers do not mask).
-func readFrame(r *bufio.Reader) (codec.Header, []byte, error) {
-	for n := 2; n <= 14; n++ { // a header takes 2 to 14 bytes
-		p, err := r.Peek(n)
-		if err != nil {
-			return codec.Header{}, nil, err
-		}
-		h, size, err := codec.ParseHeader(p)
-		if err != nil {
-			return codec.Header{}, nil, err
-		}
-		if size == 0 {
-			continue // needs more bytes
-		}
-		_, _ = r.Discard(size)
-		payload := make([]byte, h.Length)
-		_, err = io.ReadFull(r, payload)
-		return h, payload, err
-	}
-	return codec.Header{}, nil, io.ErrUnexpectedEOF
+	// Output:
+	// bye soon
+	// true 1000 done
 }

@@ -9,9 +9,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/client"
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/hub"
-	"github.com/switchboard-ws/switchboard/internal/wstest"
 )
 
 // History and recovery: messages of "news.*" topics are numbered and the
@@ -54,13 +55,18 @@ func ExampleHub_SubscribeWith() {
 	for _, s := range []string{"kick-off", "goal", "half-time"} {
 		last, _ = h.Publish("news.sport", engine.Text, []byte(s))
 	}
-	// A client whose last message was the first one.
+	// A client (package client) whose last message was the first one.
+	got := make(chan string, 2)
 	q := url.Values{"since": {"1"}, "epoch": {last.Epoch}}
-	c, _ := wstest.Dial(srv.Addr(), &wstest.DialOptions{Path: "/?" + q.Encode()})
-	defer c.Close()
+	c, err := client.Dial(ctx, "ws://"+srv.Addr()+"/?"+q.Encode(), &client.Handlers{
+		Message: func(_ *client.Conn, _ client.MessageType, data []byte) { got <- string(data) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close(codec.CloseNormal, "")
 	for range 2 {
-		_, p, _ := c.ReadMessage(5 * time.Second)
-		fmt.Println(string(p))
+		fmt.Println(<-got)
 	}
 	fmt.Println("position:", last.Offset)
 	// Output:
