@@ -3,11 +3,11 @@ GO ?= go
 # exit status.
 SHELL := /bin/bash
 
-.PHONY: test peers fmt vet race load bench-smoke fuzz soak bench bench-quick
+.PHONY: test peers fmt vet race load client-interop bench-smoke fuzz soak bench bench-quick
 
 # make test: everything CI runs. Installs missing test peers first (quick
 # when they are present).
-test: peers fmt vet race load bench-smoke
+test: peers fmt vet race load client-interop bench-smoke
 
 # Each .ci/peers.d/*.sh installs one group of test peers when missing.
 peers:
@@ -28,6 +28,12 @@ race:
 # their clients 5-10x and makes sync.Pool drop items): they run here.
 load:
 	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad|PublishAllocs|PublishDeflateAllocs|SteadyStateAllocs|DeflateLimitedAllocs' -v ./hub/ ./engine/ ./internal/pmd/
+
+# The client against the benchmark peers' servers (gorilla, gws, nbio), with
+# permessage-deflate where they have it: a module of its own, like the
+# benchmarks, so the peers stay out of go.mod.
+client-interop:
+	cd client/internal/memcmp && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # The benchmark harness is its own module (peers' dependencies stay out of
 # go.mod): gofmt, vet and a tiny run of the generator against every server.
