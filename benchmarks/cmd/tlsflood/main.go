@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/netref"
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/internal/tlsrec/tlstest"
 	"github.com/switchboard-ws/switchboard/internal/wstest"
@@ -68,7 +69,7 @@ func main() {
 	report := func() string { return "" }
 	if *which == "nethttp" {
 		var stop func()
-		srvAddr, stop = startNetHTTP(cfg.TLS)
+		srvAddr, stop = netref.Start(cfg.TLS)
 		defer stop()
 	} else {
 		srv, err := engine.New(cfg, echo{})

@@ -23,7 +23,6 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,8 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/netref"
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/internal/tlsrec/tlstest"
 	"github.com/switchboard-ws/switchboard/internal/wstest"
@@ -92,7 +90,7 @@ func main() {
 			}
 			var a string
 			if name == "nethttp" {
-				a = startNetHTTP(cert.ServerConfig())
+				a, _ = netref.Start(cert.ServerConfig())
 			} else {
 				a = startSwitchboard(cert.ServerConfig())
 			}
@@ -209,38 +207,6 @@ func startSwitchboard(tcfg *tls.Config) string {
 	}
 	go func() { _ = srv.Run(context.Background()) }()
 	return srv.Addr()
-}
-
-// startNetHTTP serves the same echo with net/http + crypto/tls and
-// gorilla/websocket (a goroutine per connection): the reference.
-func startNetHTTP(cfg *tls.Config) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	srv := &http.Server{
-		TLSConfig: cfg,
-		ErrorLog:  log.New(io.Discard, "", 0),
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := up.Upgrade(w, r, nil)
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			for {
-				typ, p, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				if err := c.WriteMessage(typ, p); err != nil {
-					return
-				}
-			}
-		}),
-	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	return ln.Addr().String()
 }
 
 // client opens connections from conc goroutines for d and prints

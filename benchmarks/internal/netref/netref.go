@@ -1,7 +1,12 @@
-package main
+// Package netref is the reference server of the TLS handshake tools
+// (cmd/tlsflood, cmd/tlshs): the same echo as the benchmark servers, on
+// net/http + crypto/tls and gorilla/websocket (a goroutine per
+// connection), in the tool's own process.
+package netref
 
 import (
 	"crypto/tls"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -9,10 +14,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// startNetHTTP serves the same echo with net/http + crypto/tls and
-// gorilla/websocket (a goroutine per connection), the reference for
-// handshakes per second.
-func startNetHTTP(cfg *tls.Config) (addr string, stop func()) {
+// Start serves the echo over TLS with cfg on a loopback port and returns
+// its address and a function that stops it. net/http's own log lines (a
+// client's reset during a flood) are dropped.
+func Start(cfg *tls.Config) (addr string, stop func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -20,6 +25,7 @@ func startNetHTTP(cfg *tls.Config) (addr string, stop func()) {
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	srv := &http.Server{
 		TLSConfig: cfg,
+		ErrorLog:  log.New(io.Discard, "", 0),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := up.Upgrade(w, r, nil)
 			if err != nil {
