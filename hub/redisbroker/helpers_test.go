@@ -44,6 +44,18 @@ func startNode(t *testing.T, redisURL string) *node {
 	return startNodeWith(t, redisURL, nil)
 }
 
+// nodeConfig is the engine configuration of the test nodes: loopback, two
+// loops, a fast tick, no pings, quiet.
+func nodeConfig() engine.Config {
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 2
+	cfg.TickInterval = 20 * time.Millisecond
+	cfg.CloseTimeout = time.Second
+	cfg.PingInterval = 0
+	cfg.Logger = quiet
+	return cfg
+}
+
 func startNodeWith(t *testing.T, redisURL string, tweak func(*Config)) *node {
 	t.Helper()
 	bcfg := Config{
@@ -65,12 +77,7 @@ func startNodeWith(t *testing.T, redisURL string, tweak func(*Config)) *node {
 		t.Fatal(err)
 	}
 	n := &node{hub: h, broker: b, opens: make(chan *engine.Conn, 64)}
-	cfg := engine.DefaultConfig("127.0.0.1:0")
-	cfg.EventLoops = 2
-	cfg.TickInterval = 20 * time.Millisecond
-	cfg.CloseTimeout = time.Second
-	cfg.PingInterval = 0
-	cfg.Logger = quiet
+	cfg := nodeConfig()
 	srv, err := engine.New(cfg, h.Handler(engine.Handlers{
 		Open: func(c *engine.Conn) {
 			q, _ := url.ParseQuery(c.RawQuery())

@@ -63,12 +63,7 @@ func startHistNode(t *testing.T, redisURL string) *hnode {
 		t.Fatal(err)
 	}
 	n := &hnode{hub: h, broker: b, opens: make(chan *engine.Conn, 64)}
-	cfg := engine.DefaultConfig("127.0.0.1:0")
-	cfg.EventLoops = 2
-	cfg.TickInterval = 20 * time.Millisecond
-	cfg.CloseTimeout = time.Second
-	cfg.PingInterval = 0
-	cfg.Logger = quiet
+	cfg := nodeConfig()
 	room := func(c *engine.Conn) string { q, _ := url.ParseQuery(c.RawQuery()); return q.Get("room") }
 	srv, err := engine.New(cfg, h.Handler(engine.Handlers{
 		Open: func(c *engine.Conn) {

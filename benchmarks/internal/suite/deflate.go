@@ -288,9 +288,7 @@ func runDeflate(ctx context.Context, cfg Config, res *Results) error {
 			d.Bcast = append(d.Bcast, deflateBcastJob(ctx, cfg, srv, opts, j))
 		}
 		srv.stop()
-		h := Health{Job: tag, Load: loadAvg(), OthersCPU: others, Waited: w.Seconds()}
-		readNet().since(net0, &h)
-		d.Health = append(d.Health, h)
+		d.Health = append(d.Health, jobHealth(tag, others, w, net0))
 	}
 	d.Took = time.Since(d.Started).Seconds()
 	run := DeflateRun{Command: d.Command, Started: d.Started, Took: d.Took, Rounds: dc.Rounds}
@@ -500,19 +498,7 @@ func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load
 	opts.Broadcast = true // raw receivers: each distinct compressed payload inflated once per worker
 	pool := load.NewPool(opts)
 	defer pool.Close()
-	if _, err := pool.Grow(ctx, dc.BcastSubs); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	if _, err := srv.waitConns(pool.Live(), 30*time.Second); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	if _, err := pool.Broadcast(ctx, 3, dc.BcastSize, dc.BcastGap, cfg.Timeout); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	m0, err := srv.ask("stats")
+	m0, err := bcastReady(ctx, pool, srv, dc.BcastSubs, dc.BcastSize, dc.BcastGap, cfg.Timeout)
 	if err != nil {
 		run.Err = err.Error()
 		return run

@@ -144,3 +144,12 @@ func waitCalm(cfg Config, budget time.Duration) (float64, time.Duration) {
 	}
 	return busy, max(0, time.Since(start)-500*time.Millisecond)
 }
+
+// jobHealth is the Health record of the job tag that just ended: the
+// machine's load now, the others' CPU share and the wait before it
+// started, and the network counters since net0.
+func jobHealth(tag string, others float64, waited time.Duration, net0 netCounters) Health {
+	h := Health{Job: tag, Load: loadAvg(), OthersCPU: others, Waited: waited.Seconds()}
+	readNet().since(net0, &h)
+	return h
+}

@@ -320,8 +320,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			res.Stall = append(res.Stall, stallJob(ctx, cfg, srv, opts, j))
 		}
 		srv.stop()
-		h := Health{Job: tag, Load: loadAvg(), OthersCPU: others, Waited: w.Seconds()}
-		readNet().since(net0, &h)
+		h := jobHealth(tag, others, w, net0)
 		res.Health = append(res.Health, h)
 		if h.spoiled() && j.kind != "mem" {
 			cfg.note("machine: %d loopback packets dropped, %d retransmission timeouts during this job (load %s): its timings may suffer", h.Drops, h.RTOs, h.Load)
@@ -565,24 +564,27 @@ func echoJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options
 	return run
 }
 
+// bcastReady grows pool to subs subscribers, waits until the server has
+// them, sends three warm-up broadcasts (not recorded) and returns the
+// server's stats from before the measured ones.
+func bcastReady(ctx context.Context, pool *load.Pool, srv *serverProc, subs, size int, gap, timeout time.Duration) (ctl.Mem, error) {
+	if _, err := pool.Grow(ctx, subs); err != nil {
+		return ctl.Mem{}, err
+	}
+	if _, err := srv.waitConns(pool.Live(), 30*time.Second); err != nil {
+		return ctl.Mem{}, err
+	}
+	if _, err := pool.Broadcast(ctx, 3, size, gap, timeout); err != nil {
+		return ctl.Mem{}, err
+	}
+	return srv.ask("stats")
+}
+
 func bcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j job) (run BcastRun) {
 	run = BcastRun{Server: j.server.Name, Round: j.round}
 	pool := load.NewPool(opts)
 	defer pool.Close()
-	if _, err := pool.Grow(ctx, cfg.BcastSubs); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	if _, err := srv.waitConns(pool.Live(), 30*time.Second); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	// warm-up publishes, not recorded
-	if _, err := pool.Broadcast(ctx, 3, cfg.BcastSize, cfg.BcastGap, cfg.Timeout); err != nil {
-		run.Err = err.Error()
-		return run
-	}
-	m0, err := srv.ask("stats")
+	m0, err := bcastReady(ctx, pool, srv, cfg.BcastSubs, cfg.BcastSize, cfg.BcastGap, cfg.Timeout)
 	if err != nil {
 		run.Err = err.Error()
 		return run

@@ -204,9 +204,7 @@ func runTLS(ctx context.Context, cfg Config, res *Results) error {
 			t.HS = append(t.HS, handshakeJob(ctx, cfg, srv, opts, j))
 		}
 		srv.stop()
-		h := Health{Job: tag, Load: loadAvg(), OthersCPU: others, Waited: w.Seconds()}
-		readNet().since(net0, &h)
-		t.Health = append(t.Health, h)
+		t.Health = append(t.Health, jobHealth(tag, others, w, net0))
 	}
 	t.Took = time.Since(t.Started).Seconds()
 	return nil
