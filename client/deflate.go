@@ -14,17 +14,19 @@ import (
 // context takeover that way).
 type pmdState struct {
 	in, out pmd.Window
-	noOut   bool // the server limited our window below 15 bits: send plain
+	// outBits is the window the server bounded ours to, below 15 bits:
+	// every message is compressed alone within it (0: not bounded).
+	outBits uint8
 }
 
-// setDeflate records what the 101 agreed. Our outbound window: 0 with
-// client_no_context_takeover, else 32 KiB (we never offer
-// client_max_window_bits, so our compressor's full window is allowed).
+// setDeflate records what the 101 agreed. Our outbound window: none with
+// client_no_context_takeover or a client_max_window_bits below 15 (then
+// each message is compressed alone within that window), else 32 KiB.
 // Inbound: 0 with server_no_context_takeover, else the server's window.
 func (c *Conn) setDeflate(p *codec.DeflateParams) {
 	st := &pmdState{}
 	if b := p.ClientMaxWindowBits; b != 0 && b < codec.DeflateMaxWindowBits {
-		st.noOut = true
+		st.outBits = b
 	} else if !p.ClientNoContextTakeover {
 		st.out.Init(1 << codec.DeflateMaxWindowBits)
 	}

@@ -42,10 +42,13 @@ const (
 	// message is compressed alone, so an idle connection keeps no flate
 	// state (+0 bytes), as on the server side.
 	CompressionNoContextTakeover
-	// CompressionContextTakeover offers plain permessage-deflate; the
-	// server's answer decides. Each direction that keeps context costs a
-	// dictionary of the negotiated window (up to 32 KiB, allocated at the
-	// first compressed message that way).
+	// CompressionContextTakeover offers permessage-deflate with
+	// client_max_window_bits (as browsers do); the server's answer decides.
+	// Each direction that keeps context costs a dictionary of the
+	// negotiated window (up to 32 KiB, allocated at the first compressed
+	// message that way). A server that bounds our window below 32 KiB gets
+	// every message compressed alone within that window (no outbound
+	// dictionary); its server may then keep a smaller inbound window.
 	CompressionContextTakeover
 	// CompressionServerContextTakeover offers permessage-deflate with
 	// client_no_context_takeover only: the server may keep context (its
@@ -418,7 +421,7 @@ func (cfg *dialConfig) request(t target, key string) []byte {
 	case CompressionNoContextTakeover:
 		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n")
 	case CompressionContextTakeover:
-		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate\r\n")
+		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
 	case CompressionServerContextTakeover:
 		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n")
 	}
@@ -547,12 +550,10 @@ func (cfg *dialConfig) checkUpgrade(r *respHead, key string, s *session) error {
 				ClientNoContextTakeover: o.ClientNoContextTakeover || cfg.compression == CompressionNoContextTakeover ||
 					cfg.compression == CompressionServerContextTakeover,
 				ServerMaxWindowBits: o.ServerMaxWindowBits,
-				// A client_max_window_bits below 15 was not offered (RFC
-				// 7692 §7.1.2.2 forbids it then; lxzan/gws sends it
-				// anyway): our pooled compressors use a 32 KiB window and
-				// cannot honour it, so such a session sends every message
-				// uncompressed (RSV1 is per message) and still inflates the
-				// server's.
+				// A client_max_window_bits below 15 (offered by
+				// CompressionContextTakeover; lxzan/gws sends it even when
+				// not offered): every message is then compressed alone,
+				// no reference reaching further than the window.
 				ClientMaxWindowBits: o.ClientMaxWindowBits,
 			}
 		}

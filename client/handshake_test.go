@@ -105,6 +105,14 @@ func TestDialerRejectsReservedHeaders(t *testing.T) {
 // rawServer accepts one connection at a time and runs fn on it.
 func rawServer(t *testing.T, fn func(c net.Conn, r *bufio.Reader, key string)) string {
 	t.Helper()
+	return rawServerReq(t, func(c net.Conn, r *bufio.Reader, req *http.Request) {
+		fn(c, r, req.Header.Get("Sec-WebSocket-Key"))
+	})
+}
+
+// rawServerReq is rawServer handing fn the whole request.
+func rawServerReq(t *testing.T, fn func(c net.Conn, r *bufio.Reader, req *http.Request)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +131,7 @@ func rawServer(t *testing.T, fn func(c net.Conn, r *bufio.Reader, key string)) s
 				if err != nil {
 					return
 				}
-				fn(c, r, req.Header.Get("Sec-WebSocket-Key"))
+				fn(c, r, req)
 			}()
 		}
 	}()

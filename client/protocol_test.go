@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 func TestDeflateRoundTrip(t *testing.T) {
@@ -28,7 +30,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 	}{
 		{"no takeover both", codec.DeflateNoContextTakeover, CompressionNoContextTakeover, true, true, true},
 		{"client takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionContextTakeover, true, true, true},
-		{"takeover both", codec.DeflateContextTakeover, CompressionContextTakeover, true, false, true}, // the engine answers client_no_context_takeover
+		{"takeover both", codec.DeflateContextTakeover, CompressionContextTakeover, true, false, false}, // the engine bounds client_max_window_bits
 		{"server takeover, client no takeover", codec.DeflateContextTakeover, CompressionNoContextTakeover, true, true, true},
 		{"server context takeover offer", codec.DeflateContextTakeover, CompressionServerContextTakeover, true, false, true},
 		{"server context takeover offer, server no takeover", codec.DeflateNoContextTakeover, CompressionServerContextTakeover, true, true, true},
@@ -359,31 +361,57 @@ func TestMessageTooBig(t *testing.T) {
 	}
 }
 
-// A server that limits client_max_window_bits without our offering it (as
-// lxzan/gws does) gets our messages uncompressed; its own compressed ones
-// are still inflated.
-func TestDeflateUnofferedClientWindow(t *testing.T) {
-	rsv := make(chan byte, 1)
-	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
-		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(key) +
-			"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12; server_no_context_takeover\r\n\r\n"
-		_, _ = c.Write([]byte(resp))
-		b0, _ := r.Peek(1)
-		rsv <- b0[0] & 0x70
-		readClientFrame(t, r)
-		time.Sleep(time.Second)
-	})
-	c, err := (&Dialer{Client: newClient(t), Compression: CompressionContextTakeover}).Dial(ctx10(t), "ws://"+addr+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Abort()
-	if !c.Deflate() {
-		t.Fatal("deflate not negotiated")
-	}
-	_ = c.WriteText([]byte(strings.Repeat("compressible ", 100)))
-	if got := <-rsv; got != 0 {
-		t.Fatalf("RSV bits %#x: compressed despite the limited window", got)
+// A server that bounds client_max_window_bits (offered with
+// CompressionContextTakeover; lxzan/gws sends it even unoffered) gets every
+// message compressed alone: it inflates without any history, and the
+// second copy of a message is as long as the first (no dictionary).
+func TestDeflateBoundedClientWindow(t *testing.T) {
+	for _, comp := range []Compression{CompressionContextTakeover, CompressionServerContextTakeover} {
+		t.Run(fmt.Sprint(comp), func(t *testing.T) {
+			offer := make(chan string, 1)
+			frames := make(chan []byte, 2)
+			addr := rawServerReq(t, func(c net.Conn, r *bufio.Reader, req *http.Request) {
+				offer <- req.Header.Get("Sec-WebSocket-Extensions")
+				resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(req.Header.Get("Sec-WebSocket-Key")) +
+					"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12; server_no_context_takeover\r\n\r\n"
+				_, _ = c.Write([]byte(resp))
+				for range 2 {
+					b0, _ := r.Peek(1)
+					if b0[0]&0x70 != 0x40 {
+						t.Errorf("RSV bits %#x: not compressed", b0[0]&0x70)
+					}
+					_, p, _ := readClientFrame(t, r)
+					frames <- p
+				}
+				time.Sleep(time.Second)
+			})
+			c, err := (&Dialer{Client: newClient(t), Compression: comp}).Dial(ctx10(t), "ws://"+addr+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Abort()
+			if got := <-offer; comp == CompressionContextTakeover && !strings.Contains(got, "client_max_window_bits") {
+				t.Fatalf("offer %q lacks client_max_window_bits", got)
+			}
+			if p := c.DeflateParams(); !c.Deflate() || p.ClientMaxWindowBits != 12 {
+				t.Fatalf("deflate %v, params %+v", c.Deflate(), p)
+			}
+			msg := []byte(strings.Repeat("compressible ", 1000)) // longer than the window
+			for range 2 {
+				if err := c.WriteText(msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			z1, z2 := <-frames, <-frames
+			for _, z := range [][]byte{z1, z2} {
+				if got, err := pmd.Inflate(nil, z, nil, 1<<20); err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("inflated alone: %d bytes, %v", len(got), err)
+				}
+			}
+			if len(z2) != len(z1) {
+				t.Fatalf("second copy %d bytes, first %d: compressed with a dictionary", len(z2), len(z1))
+			}
+		})
 	}
 }
 

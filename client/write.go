@@ -24,8 +24,13 @@ func (l *loop) writeMessage(c *Conn, op codec.OpCode, p []byte, compress bool) e
 	}
 	var rsv uint8
 	plain := p
-	if c.pmd != nil && compress && !c.pmd.noOut && len(p) >= c.cfg.threshold {
-		z := pmd.Deflate(l.zout[:0], p, c.pmd.out.Bytes())
+	if c.pmd != nil && compress && len(p) >= c.cfg.threshold {
+		var z []byte
+		if b := c.pmd.outBits; b != 0 {
+			z = pmd.DeflateLimited(l.zout[:0], p, int(b))
+		} else {
+			z = pmd.Deflate(l.zout[:0], p, c.pmd.out.Bytes())
+		}
 		l.zout = z[:0]
 		if len(z) < len(p) {
 			p, rsv = z, 0b100

@@ -13,8 +13,8 @@ import (
 // Per connection it costs one byte inside Conn (Conn.pmd) and 24 bits of
 // Conn.closed (Conn does not grow) and, only under context takeover and
 // from the first compressed message in either direction, one block of
-// exactly the negotiated windows, cut from a per-loop slab, and a 16-byte
-// slot in the loop's table (deflate_takeover.go). No flate state is ever
+// exactly the negotiated windows (their fill counts inside), cut from a
+// per-loop slab and numbered in Conn.closed (deflate_takeover.go). No flate state is ever
 // kept: compressors and decompressors are borrowed per message from
 // internal/pmd's pools.
 
@@ -117,13 +117,14 @@ func (h Loop) DeflateLevel() int { return h.l.srv.cfg.DeflateLevel }
 func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 	var dict []byte
 	takeover := c.pmdIn() != 0
-	var w *pmdSlot
+	var w pmdWindows
 	if takeover {
-		if w = l.windows(c); w == nil {
+		var ok bool
+		if w, ok = l.windows(c); !ok {
 			l.windowsRefused(c)
 			return nil, false
 		}
-		dict = w.inbound(c)
+		dict = w.inbound()
 	}
 	limit, budget := int(l.srv.cfg.MaxMessageSize), l.srv.decCfg.Budget
 	byBudget := false
@@ -157,7 +158,7 @@ func (l *loop) inflate(c *Conn, msg codec.Message) ([]byte, bool) {
 		return nil, false
 	}
 	if takeover {
-		w.slideIn(c, out)
+		w.slideIn(out)
 	}
 	l.stats.inflated.Add(1)
 	l.stats.inflatedIn.Add(uint64(len(msg.Payload)))
@@ -193,13 +194,14 @@ func (l *loop) keepInflate(b []byte) {
 func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 	var dict []byte
 	takeover := c.pmdOut() != 0
-	var w *pmdSlot
+	var w pmdWindows
 	if takeover {
-		if w = l.windows(c); w == nil {
+		var ok bool
+		if w, ok = l.windows(c); !ok {
 			l.windowsRefused(c)
 			return ErrClosed
 		}
-		dict = w.outbound(c)
+		dict = w.outbound()
 	}
 	var z []byte
 	if bits := c.pmdOutLimit(); bits != 0 {
@@ -232,8 +234,8 @@ func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 	if err = l.wrote(c, n+len(z), err); err != nil {
 		return err
 	}
-	if takeover && c.pmdSlotIndex() != 0 { // not released by a close meanwhile
-		w.slideOut(c, p)
+	if takeover && c.pmdBlockNum() != 0 { // not released by a close meanwhile
+		w.slideOut(p)
 	}
 	l.stats.deflated.Add(1)
 	l.stats.deflatedIn.Add(uint64(len(p)))

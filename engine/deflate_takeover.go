@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unsafe"
 
 	"github.com/switchboard-ws/switchboard/codec"
@@ -11,53 +13,75 @@ import (
 // keeps, from its first compressed message in either direction, its
 // sliding dictionaries: the inbound window (2^pmdIn bytes, what the client
 // may refer back to) and the outbound one (2^pmdOut bytes, what primes the
-// pooled compressor). Both live in one block of exactly their sizes, cut
-// from a slab the loop shares among its connections (pmdPool): no header,
-// no rounding to a size class, no span per connection. The block is found
-// through a slot of the loop's pmdTable whose index is kept in the upper 24
-// bits of Conn.closed (which needs one bit), so the windows cost an idle
-// connection their own size, a 16-byte slot and a share of a slab's span,
-// and nothing when context takeover was not agreed.
+// pooled compressor). Both live in one block of exactly their sizes:
+//
+//	[inbound window][outbound history][inbound fill][outbound fill]
+//
+// The two fill counts (uint16 each) take the last 4 bytes of the outbound
+// window, so the outbound history holds up to 2^pmdOut − 4 bytes (a server
+// may refer back less far than it announced; the client cannot tell). When
+// only the inbound direction keeps context the block is the inbound window
+// plus the 4 bytes.
+//
+// Blocks are cut from slabs of pmdArena, one arena per block size per loop,
+// and a block never moves: its number (1 + slab × blocks per slab + place)
+// is kept in the upper 24 bits of Conn.closed (which needs one bit). So a
+// connection's windows cost their own size, a 1/64 bit of a slab's bitmap,
+// an 8-byte slab pointer shared by the slab's blocks and a share of the
+// slab's span, and nothing when context takeover was not agreed.
 
-// pmdChunkLen is the number of slots per table chunk: 256 × 16 bytes, one
-// 4 KiB size class.
-const pmdChunkLen = 256
+// pmdFill is the size of the two fill counts at the end of a block.
+const pmdFill = 4
 
-// pmdSlotLimit is the most slots a loop's table hands out:
-// Conn.closed holds index+1 in 24 bits. A variable so that a test can lower it.
-var pmdSlotLimit uint32 = 1<<24 - 1
+// pmdBlockLimit is the highest block number an arena hands out: Conn.closed
+// holds it in 24 bits. A variable so that a test can lower it.
+var pmdBlockLimit uint32 = 1<<24 - 1
 
-// pmdSlot is one connection's windows.
-type pmdSlot struct {
-	buf     *byte  // inbound window, then outbound; nil while the slot is free
-	in, out uint16 // bytes of history in each (at most 32 KiB)
-	next    uint32 // while free: index+1 of the next free slot, 0 at the end
+// pmdSlabBytes is the size a slab aims at: blocks per slab is
+// pmdSlabBytes / block size, between 1 and 64 (one bitmap word). Go gives
+// an 8 KiB object a span of its own, and a span costs a descriptor outside
+// the heap (~160 bytes of RSS); a 256 KiB slab of 32 blocks spreads it.
+const pmdSlabBytes = 256 << 10
+
+// pmdWindows is one connection's windows: its block and the inbound
+// window's size. Valid until the block is released (the connection closed).
+type pmdWindows struct {
+	b  []byte // the whole block
+	in int    // inbound window size (0: no context takeover that way)
 }
 
-// pmdTable is a loop's context-takeover slots (loop only). It grows one
-// chunk at a time and does not shrink: a freed slot goes back to a free
-// list and is reused.
-type pmdTable struct {
-	chunks []*[pmdChunkLen]pmdSlot
-	used   uint32           // slots handed out at least once
-	free   uint32           // index+1 of the first free slot; 0: none
-	pools  map[int]*pmdPool // window blocks by size (in+out bytes)
+// pmdArena hands out the blocks of one size (loop only). Slabs are cut on
+// demand and kept while any of their blocks is in use; of the slabs whose
+// blocks are all free, one is kept for the next connection and the others
+// go back to the garbage collector, so an arena holds its live blocks, the
+// slabs they sit in and at most one empty slab (the lowest). A new block is taken from
+// the lowest slab with room, which keeps the live blocks packed low and
+// lets high slabs empty out.
+type pmdArena struct {
+	size  int
+	per   int      // blocks per slab
+	full  uint64   // used[k] of a full slab
+	slabs []*byte  // nil: not cut, or given back
+	used  []uint64 // per slab: bit i set while block i is in use
+	low   int      // no slab below low has a free block
+	spare int      // 1 + the slab kept although empty; 0: none
+	live  int      // blocks in use
 }
 
-// pmdSlotIndex is 1 + the index of c's slot in its loop's table, kept in
-// the upper 24 bits of Conn.closed; 0: none. Loop only.
-func (c *Conn) pmdSlotIndex() uint32 { return c.closed.Load() >> 8 }
+// pmdBlocks is a loop's arenas by block size.
+type pmdBlocks struct {
+	arenas map[int]*pmdArena
+}
 
-// setPMDSlotIndex sets it, leaving closedBit alone. Loop only (the only
+// pmdBlockNum is c's block number (1 + its index in its arena), kept in the
+// upper 24 bits of Conn.closed; 0: none. Loop only.
+func (c *Conn) pmdBlockNum() uint32 { return c.closed.Load() >> 8 }
+
+// setPMDBlockNum sets it, leaving closedBit alone. Loop only (the only
 // writer of Conn.closed), so the two steps need no lock.
-func (c *Conn) setPMDSlotIndex(i uint32) {
+func (c *Conn) setPMDBlockNum(i uint32) {
 	c.closed.And(0xff)
 	c.closed.Or(i << 8)
-}
-
-func (t *pmdTable) slot(idx1 uint32) *pmdSlot {
-	i := idx1 - 1
-	return &t.chunks[i/pmdChunkLen][i%pmdChunkLen]
 }
 
 // windowSizes are c's inbound and outbound window sizes in bytes (0: no
@@ -72,104 +96,135 @@ func (c *Conn) windowSizes() (in, out int) {
 	return in, out
 }
 
-// windows returns c's slot, allocating it and its windows on first use;
-// nil when the loop's table is full (the caller fails the connection) or
-// c is closed (its windows were released for good). Loop only.
-func (l *loop) windows(c *Conn) *pmdSlot {
-	t := &l.pmdw
-	if i := c.pmdSlotIndex(); i != 0 {
-		return t.slot(i)
+// blockSize is the size of the block holding windows of in and out bytes.
+func blockSize(in, out int) int { return in + max(out, pmdFill) }
+
+// arena returns the arena of c's block size.
+func (t *pmdBlocks) arena(c *Conn) *pmdArena {
+	size := blockSize(c.windowSizes())
+	a := t.arenas[size]
+	if a == nil {
+		if t.arenas == nil {
+			t.arenas = map[int]*pmdArena{}
+		}
+		per := min(max(pmdSlabBytes/size, 1), 64)
+		a = &pmdArena{size: size, per: per, full: ^uint64(0) >> (64 - per)}
+		t.arenas[size] = a
+	}
+	return a
+}
+
+// windows returns c's windows, taking a block on first use; ok is false
+// when the arena has no block number left (the caller fails the
+// connection) or c is closed (its windows were released for good). Loop
+// only.
+func (l *loop) windows(c *Conn) (w pmdWindows, ok bool) {
+	in, _ := c.windowSizes()
+	a := l.pmdw.arena(c)
+	if n := c.pmdBlockNum(); n != 0 {
+		return pmdWindows{b: a.block(n), in: in}, true
 	}
 	if c.isClosed() {
-		return nil
+		return w, false
 	}
-	var i uint32
-	switch {
-	case t.free != 0:
-		i = t.free
-		t.free = t.slot(i).next
-	case t.used < pmdSlotLimit:
-		if t.used%pmdChunkLen == 0 {
-			t.chunks = append(t.chunks, new([pmdChunkLen]pmdSlot))
+	n := a.get()
+	if n == 0 {
+		return w, false
+	}
+	c.setPMDBlockNum(n)
+	w = pmdWindows{b: a.block(n), in: in}
+	clear(w.b[len(w.b)-pmdFill:]) // no history yet either way
+	return w, true
+}
+
+// block is the bytes of block n (1-based).
+func (a *pmdArena) block(n uint32) []byte {
+	i := int(n - 1)
+	k, j := i/a.per, i%a.per
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(a.slabs[k]), j*a.size)), a.size)
+}
+
+// get takes a free block and returns its number; 0 past pmdBlockLimit.
+func (a *pmdArena) get() uint32 {
+	k := a.low
+	for k < len(a.slabs) && a.slabs[k] != nil && a.used[k] == a.full {
+		k++
+	}
+	a.low = k
+	// The lowest slab with room: prefer one already cut to cutting another.
+	cut := -1
+	for ; k < len(a.slabs); k++ {
+		if a.slabs[k] == nil {
+			if cut < 0 {
+				cut = k
+			}
+			continue
 		}
-		t.used++
-		i = t.used
-	default:
-		return nil
-	}
-	in, out := c.windowSizes()
-	s := t.slot(i)
-	*s = pmdSlot{buf: t.pool(in + out).get()}
-	c.setPMDSlotIndex(i)
-	return s
-}
-
-// pool returns the table's block pool for blocks of size bytes.
-func (t *pmdTable) pool(size int) *pmdPool {
-	p := t.pools[size]
-	if p == nil {
-		if t.pools == nil {
-			t.pools = map[int]*pmdPool{}
+		if a.used[k] != a.full {
+			break
 		}
-		p = &pmdPool{size: size}
-		t.pools[size] = p
 	}
-	return p
+	if k == len(a.slabs) {
+		k = cut
+		if k < 0 {
+			k = len(a.slabs)
+			a.slabs = append(a.slabs, nil)
+			a.used = append(a.used, 0)
+		}
+	}
+	j := bits.TrailingZeros64(^a.used[k])
+	n := uint64(k)*uint64(a.per) + uint64(j) + 1
+	if n > uint64(pmdBlockLimit) {
+		a.trim()
+		return 0
+	}
+	if a.slabs[k] == nil {
+		a.slabs[k] = unsafe.SliceData(make([]byte, a.per*a.size))
+	}
+	if a.spare == k+1 {
+		a.spare = 0
+	}
+	a.used[k] |= 1 << j
+	a.live++
+	return uint32(n)
 }
 
-// Window blocks are carved from slabs rather than allocated one by one:
-// Go gives an 8 KiB object a span of its own, and every span costs a
-// descriptor outside the heap (~160 bytes of RSS), which would be paid
-// per connection. A slab holds pmdSlabFirst blocks, then twice as many as
-// the one before, up to pmdSlabMax bytes; a block given back is reused
-// before the slab is cut further.
-const (
-	pmdSlabFirst = 8
-	pmdSlabMax   = 256 << 10
-)
-
-// pmdPool hands out the blocks of one size (loop only). A slab stays alive
-// while any of its blocks is in use or free; when more blocks are free than
-// in use, the free ones are dropped, so that the slabs no connection uses
-// any more go back to the garbage collector: what a pool keeps is bounded
-// by its live blocks, the slabs they sit in, and as many free ones.
-type pmdPool struct {
-	size int
-	free []*byte // blocks given back, reused last in first out
-	rest []byte  // the current slab's blocks not handed out yet
-	next int     // blocks in the next slab
-	live int     // blocks in use
+// put gives block n back.
+func (a *pmdArena) put(n uint32) {
+	i := int(n - 1)
+	k, j := i/a.per, i%a.per
+	a.used[k] &^= 1 << j
+	a.live--
+	a.low = min(a.low, k)
+	if a.used[k] != 0 {
+		return
+	}
+	// Keep the lower of two empty slabs: new blocks are taken lowest first.
+	if s := a.spare - 1; s >= 0 && s != k {
+		if s < k {
+			a.slabs[k] = nil
+			a.trim()
+			return
+		}
+		a.slabs[s] = nil
+	}
+	a.spare = k + 1
+	a.trim()
 }
 
-func (p *pmdPool) get() *byte {
-	p.live++
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		return b
+// trim drops trailing slab entries that hold no slab.
+func (a *pmdArena) trim() {
+	n := len(a.slabs)
+	for n > 0 && a.slabs[n-1] == nil {
+		n--
 	}
-	if len(p.rest) < p.size {
-		n := max(p.next, pmdSlabFirst)
-		p.rest = make([]byte, n*p.size)
-		p.next = min(2*n, max(pmdSlabFirst, pmdSlabMax/p.size))
-	}
-	b := unsafe.SliceData(p.rest)
-	p.rest = p.rest[p.size:]
-	return b
+	clear(a.slabs[n:])
+	a.slabs, a.used = a.slabs[:n], a.used[:n]
+	a.low = min(a.low, n)
 }
 
-func (p *pmdPool) put(b *byte) {
-	p.live--
-	p.free = append(p.free, b)
-	if len(p.free) >= pmdSlabFirst && len(p.free) > p.live {
-		clear(p.free)
-		p.free, p.rest, p.next = p.free[:0], nil, 0
-	}
-}
-
-// windowsRefused fails c, still open, whose windows the loop's table had
-// no room for: 1013 (try again later), as for a full inbound budget.
+// windowsRefused fails c, still open, whose windows its loop had no block
+// number left for: 1013 (try again later), as for a full inbound budget.
 func (l *loop) windowsRefused(c *Conn) {
 	if !c.isClosed() {
 		l.stats.budgetRefused.Add(1)
@@ -177,39 +232,36 @@ func (l *loop) windowsRefused(c *Conn) {
 	}
 }
 
-// inbound and outbound are s's windows for c: the history, with the
-// window's size as capacity. Valid until the slot is released.
-func (s *pmdSlot) inbound(c *Conn) []byte {
-	in, _ := c.windowSizes()
-	return unsafe.Slice(s.buf, in)[:s.in]
+// fills are the block's two fill counts.
+func (w pmdWindows) fills() []byte { return w.b[len(w.b)-pmdFill:] }
+
+// inbound and outbound are the windows' histories, with the room each has
+// as capacity. Valid until the block is released.
+func (w pmdWindows) inbound() []byte {
+	return w.b[:binary.LittleEndian.Uint16(w.fills()):w.in]
 }
 
-func (s *pmdSlot) outbound(c *Conn) []byte {
-	in, out := c.windowSizes()
-	return unsafe.Slice(s.buf, in+out)[in : in+int(s.out)]
+func (w pmdWindows) outbound() []byte {
+	end := len(w.b) - pmdFill
+	return w.b[w.in:end:end][:binary.LittleEndian.Uint16(w.fills()[2:])]
 }
 
 // slideIn and slideOut slide a message's plaintext into a window.
-func (s *pmdSlot) slideIn(c *Conn, msg []byte) {
-	s.in = uint16(len(pmd.Slide(s.inbound(c), msg)))
+func (w pmdWindows) slideIn(msg []byte) {
+	binary.LittleEndian.PutUint16(w.fills(), uint16(len(pmd.Slide(w.inbound(), msg))))
 }
 
-func (s *pmdSlot) slideOut(c *Conn, msg []byte) {
-	s.out = uint16(len(pmd.Slide(s.outbound(c), msg)))
+func (w pmdWindows) slideOut(msg []byte) {
+	binary.LittleEndian.PutUint16(w.fills()[2:], uint16(len(pmd.Slide(w.outbound(), msg))))
 }
 
 // releaseWindows gives c's windows back (the connection closed). Loop
 // only.
 func (l *loop) releaseWindows(c *Conn) {
-	i := c.pmdSlotIndex()
-	if i == 0 {
+	n := c.pmdBlockNum()
+	if n == 0 {
 		return
 	}
-	t := &l.pmdw
-	s := t.slot(i)
-	in, out := c.windowSizes()
-	t.pool(in + out).put(s.buf)
-	*s = pmdSlot{next: t.free}
-	t.free = i
-	c.setPMDSlotIndex(0)
+	l.pmdw.arena(c).put(n)
+	c.setPMDBlockNum(0)
 }

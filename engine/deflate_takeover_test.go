@@ -2,7 +2,7 @@ package engine
 
 import (
 	"bytes"
-	"runtime"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 
@@ -22,7 +22,7 @@ func takeoverConn(in, out uint8) *Conn {
 	return c
 }
 
-func TestPMDTableWindows(t *testing.T) {
+func TestPMDWindows(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		in, out uint8
@@ -37,34 +37,41 @@ func TestPMDTableWindows(t *testing.T) {
 			l := &loop{}
 			c := takeoverConn(tc.in, tc.out)
 			inSize, outSize := c.windowSizes()
-			w := l.windows(c)
-			if w == nil || c.pmdSlotIndex() != 1 || l.windows(c) != w {
-				t.Fatalf("slot %p index %d", w, c.pmdSlotIndex())
+			outRoom := max(outSize-pmdFill, 0)
+			w, ok := l.windows(c)
+			if !ok || c.pmdBlockNum() != 1 {
+				t.Fatalf("ok %v, block %d", ok, c.pmdBlockNum())
 			}
-			if in, out := w.inbound(c), w.outbound(c); len(in) != 0 || cap(in) != inSize || len(out) != 0 || cap(out) != outSize {
-				t.Fatalf("windows len %d/%d cap %d/%d, want 0/0 %d/%d", len(in), len(out), cap(in), cap(out), inSize, outSize)
+			// One block of exactly both windows (the inbound one plus 4
+			// bytes when only it keeps context), inbound first.
+			if want := inSize + max(outSize, pmdFill); len(w.b) != want {
+				t.Fatalf("block of %d bytes, want %d", len(w.b), want)
 			}
-			// One allocation of exactly both windows, inbound first.
-			if outSize > 0 && unsafe.SliceData(w.outbound(c)[:1]) != (*byte)(unsafe.Add(unsafe.Pointer(w.buf), inSize)) {
+			if in, out := w.inbound(), w.outbound(); len(in) != 0 || cap(in) != inSize || len(out) != 0 || cap(out) != outRoom {
+				t.Fatalf("windows len %d/%d cap %d/%d, want 0/0 %d/%d", len(in), len(out), cap(in), cap(out), inSize, outRoom)
+			}
+			if outSize > 0 && unsafe.SliceData(w.outbound()[:1]) != &w.b[inSize] {
 				t.Fatal("outbound window does not follow the inbound one")
 			}
 			msgIn, msgOut := payloadOf(inSize+100, 1, true), payloadOf(outSize+300, 2, true)
 			for _, step := range []int{1, 7, 50, len(msgIn)} {
-				w.slideIn(c, msgIn[:min(step, len(msgIn))])
+				w.slideIn(msgIn[:min(step, len(msgIn))])
 			}
-			w.slideIn(c, msgIn)
-			w.slideOut(c, msgOut[:10])
-			w.slideOut(c, msgOut)
-			if got := w.inbound(c); inSize > 0 && !bytes.Equal(got, msgIn[len(msgIn)-inSize:]) {
+			w.slideIn(msgIn)
+			w.slideOut(msgOut[:10])
+			w.slideOut(msgOut)
+			// The fill counts live in the block: a second lookup sees them.
+			w2, _ := l.windows(c)
+			if got := w2.inbound(); inSize > 0 && !bytes.Equal(got, msgIn[len(msgIn)-inSize:]) {
 				t.Fatalf("inbound history %d bytes, not the last %d of the message", len(got), inSize)
 			}
-			if got := w.outbound(c); outSize > 0 && !bytes.Equal(got, msgOut[len(msgOut)-outSize:]) {
-				t.Fatalf("outbound history %d bytes, not the last %d of the message", len(got), outSize)
+			if got := w2.outbound(); outSize > 0 && !bytes.Equal(got, msgOut[len(msgOut)-outRoom:]) {
+				t.Fatalf("outbound history %d bytes, not the last %d of the message", len(got), outRoom)
 			}
 			if n := testing.AllocsPerRun(50, func() {
-				w := l.windows(c)
-				w.slideIn(c, msgIn[:100])
-				w.slideOut(c, msgOut[:100])
+				w, _ := l.windows(c)
+				w.slideIn(msgIn[:100])
+				w.slideOut(msgOut[:100])
 			}); n != 0 {
 				t.Fatalf("%.1f allocations per message with the windows in place", n)
 			}
@@ -72,76 +79,167 @@ func TestPMDTableWindows(t *testing.T) {
 	}
 }
 
-func TestPMDTableReuse(t *testing.T) {
+// Neighbouring blocks do not overlap: each connection's history survives
+// the others' traffic.
+func TestPMDWindowsApart(t *testing.T) {
 	l := &loop{}
-	conns := make([]*Conn, pmdChunkLen+10)
+	conns := make([]*Conn, 70) // more than two slabs of 32
 	for i := range conns {
 		conns[i] = takeoverConn(12, 12)
-		if l.windows(conns[i]) == nil {
-			t.Fatal("no slot")
+		w, ok := l.windows(conns[i])
+		if !ok {
+			t.Fatal("no block")
 		}
-		if got := conns[i].pmdSlotIndex(); got != uint32(i+1) {
-			t.Fatalf("conn %d: slot %d", i, got)
+		w.slideIn(payloadOf(5000, int64(i), true))
+		w.slideOut(payloadOf(5000, int64(i+1000), true))
+	}
+	for i, c := range conns {
+		w, _ := l.windows(c)
+		in, out := payloadOf(5000, int64(i), true), payloadOf(5000, int64(i+1000), true)
+		if !bytes.Equal(w.inbound(), in[5000-4096:]) || !bytes.Equal(w.outbound(), out[5000-4092:]) {
+			t.Fatalf("conn %d: history overwritten", i)
 		}
 	}
-	if len(l.pmdw.chunks) != 2 || l.pmdw.used != uint32(len(conns)) {
-		t.Fatalf("%d chunks, %d used", len(l.pmdw.chunks), l.pmdw.used)
+}
+
+func TestPMDArenaReuse(t *testing.T) {
+	l := &loop{}
+	conns := make([]*Conn, 70)
+	for i := range conns {
+		conns[i] = takeoverConn(12, 12)
+		if _, ok := l.windows(conns[i]); !ok {
+			t.Fatal("no block")
+		}
+		if got := conns[i].pmdBlockNum(); got != uint32(i+1) {
+			t.Fatalf("conn %d: block %d", i, got)
+		}
 	}
-	// Closing keeps the slot index (it shares Conn.closed) until the
+	a := l.pmdw.arena(conns[0])
+	if a.per != 32 || len(a.slabs) != 3 || a.live != len(conns) {
+		t.Fatalf("%d per slab, %d slabs, %d live", a.per, len(a.slabs), a.live)
+	}
+	// Closing keeps the block number (it shares Conn.closed) until the
 	// windows are released, and a closed connection gets no new windows.
-	c := conns[3]
+	c := conns[40]
 	c.markClosed()
-	if !c.isClosed() || c.pmdSlotIndex() != 4 {
-		t.Fatalf("closed %v, slot %d", c.isClosed(), c.pmdSlotIndex())
+	if !c.isClosed() || c.pmdBlockNum() != 41 {
+		t.Fatalf("closed %v, block %d", c.isClosed(), c.pmdBlockNum())
 	}
 	l.releaseWindows(c)
-	if !c.isClosed() || c.pmdSlotIndex() != 0 {
-		t.Fatalf("after release: closed %v, slot %d", c.isClosed(), c.pmdSlotIndex())
+	if !c.isClosed() || c.pmdBlockNum() != 0 {
+		t.Fatalf("after release: closed %v, block %d", c.isClosed(), c.pmdBlockNum())
 	}
-	if l.windows(c) != nil || c.pmdSlotIndex() != 0 {
+	if _, ok := l.windows(c); ok || c.pmdBlockNum() != 0 {
 		t.Fatal("a closed connection got windows again")
 	}
 	l.releaseWindows(c) // twice: nothing
 	l.releaseWindows(conns[7])
-	// Freed slots are reused, last freed first, with fresh windows.
-	for _, want := range []uint32{8, 4, uint32(len(conns) + 1)} {
+	// Freed blocks are reused lowest first, with empty histories.
+	for _, want := range []uint32{8, 41, uint32(len(conns) + 1)} {
 		n := takeoverConn(12, 12)
-		w := l.windows(n)
-		if got := n.pmdSlotIndex(); got != want {
-			t.Fatalf("new conn got slot %d, want %d", got, want)
+		w, _ := l.windows(n)
+		if got := n.pmdBlockNum(); got != want {
+			t.Fatalf("new conn got block %d, want %d", got, want)
 		}
-		if len(w.inbound(n)) != 0 || len(w.outbound(n)) != 0 {
-			t.Fatal("reused slot kept history")
+		if len(w.inbound()) != 0 || len(w.outbound()) != 0 {
+			t.Fatal("reused block kept history")
 		}
 		if n.isClosed() {
-			t.Fatal("slot index set the closed bit")
+			t.Fatal("block number set the closed bit")
 		}
 	}
+	// Other window sizes have arenas of their own, numbered from 1.
+	o := takeoverConn(15, 15)
+	if _, ok := l.windows(o); !ok || o.pmdBlockNum() != 1 {
+		t.Fatalf("32 KiB windows: block %d", o.pmdBlockNum())
+	}
 }
 
-func TestPMDTableFull(t *testing.T) {
-	defer func(v uint32) { pmdSlotLimit = v }(pmdSlotLimit)
-	pmdSlotLimit = 2
+// Slabs whose blocks are all free go back to the garbage collector but for
+// one kept for the next connection; blocks never move.
+func TestPMDArenaSlabs(t *testing.T) {
+	a := &pmdArena{size: 8192, per: 32, full: 1<<32 - 1}
+	var nums []uint32
+	for range 100 { // slabs 0..3, the last one a quarter used
+		nums = append(nums, a.get())
+	}
+	if len(a.slabs) != 4 || a.live != 100 {
+		t.Fatalf("%d slabs, %d live", len(a.slabs), a.live)
+	}
+	first := &a.block(33)[0]
+	for _, n := range nums[64:] { // empty slabs 2 and 3
+		a.put(n)
+	}
+	if len(a.slabs) != 3 || a.spare != 3 || a.slabs[2] == nil {
+		t.Fatalf("after emptying the top two slabs: %d slabs, spare %d", len(a.slabs), a.spare)
+	}
+	for _, n := range nums[32:64] { // empty slab 1: slab 2 goes, 1 is kept
+		a.put(n)
+	}
+	if len(a.slabs) != 2 || a.spare != 2 || a.slabs[1] == nil || &a.block(33)[0] != first {
+		t.Fatalf("after emptying slab 1: %d slabs, spare %d", len(a.slabs), a.spare)
+	}
+	for _, n := range nums[:32] { // empty slab 0: slab 1 goes too
+		a.put(n)
+	}
+	if len(a.slabs) != 1 || a.spare != 1 || a.live != 0 {
+		t.Fatalf("all free: %d slabs, spare %d, live %d", len(a.slabs), a.spare, a.live)
+	}
+	if n := a.get(); n != 1 || a.spare != 0 {
+		t.Fatalf("next block %d, spare %d", n, a.spare)
+	}
+	// A slab given back in the middle is cut again only when the slabs
+	// still cut are full.
+	a = &pmdArena{size: 8192, per: 32, full: 1<<32 - 1}
+	nums = nums[:0]
+	for range 96 {
+		nums = append(nums, a.get())
+	}
+	for _, n := range nums[:64] { // slabs 0 and 1 emptied: the lower is kept
+		a.put(n)
+	}
+	if a.slabs[0] == nil || a.slabs[1] != nil || a.spare != 1 {
+		t.Fatalf("slab 0 cut %v, slab 1 cut %v, spare %d", a.slabs[0] != nil, a.slabs[1] != nil, a.spare)
+	}
+	for i := range 32 {
+		if n := a.get(); n != uint32(i+1) {
+			t.Fatalf("took block %d, want %d in the slab still cut", n, i+1)
+		}
+	}
+	if n := a.get(); n != 33 || a.slabs[1] == nil {
+		t.Fatalf("took block %d, want 33 in slab 1 cut again", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { a.put(a.get()) }); n != 0 {
+		t.Fatalf("%.1f allocations per reused block", n)
+	}
+}
+
+func TestPMDBlockLimit(t *testing.T) {
+	defer func(v uint32) { pmdBlockLimit = v }(pmdBlockLimit)
+	pmdBlockLimit = 2
 	l := &loop{}
 	a, b, c := takeoverConn(12, 12), takeoverConn(12, 12), takeoverConn(12, 12)
-	if l.windows(a) == nil || l.windows(b) == nil {
-		t.Fatal("no slot under the limit")
+	if _, ok := l.windows(a); !ok {
+		t.Fatal("no block under the limit")
 	}
-	if l.windows(c) != nil || c.pmdSlotIndex() != 0 {
-		t.Fatal("a slot past the limit")
+	if _, ok := l.windows(b); !ok {
+		t.Fatal("no block under the limit")
+	}
+	if _, ok := l.windows(c); ok || c.pmdBlockNum() != 0 {
+		t.Fatal("a block past the limit")
 	}
 	l.releaseWindows(a)
-	if l.windows(c) == nil {
-		t.Fatal("no slot after one was freed")
+	if _, ok := l.windows(c); !ok || c.pmdBlockNum() != 1 {
+		t.Fatal("no block after one was freed")
 	}
 }
 
-// A context-takeover connection whose loop has no slot left is closed 1013
-// at its first compressed message; the next one, after it, gets a slot.
+// A context-takeover connection whose loop has no block number left is closed 1013
+// at its first compressed message; the next one, after it, gets a block.
 func TestDeflateWindowsRefused(t *testing.T) {
-	old := pmdSlotLimit
-	t.Cleanup(func() { pmdSlotLimit = old }) // after the server stopped
-	pmdSlotLimit = 1
+	old := pmdBlockLimit
+	t.Cleanup(func() { pmdBlockLimit = old }) // after the server stopped
+	pmdBlockLimit = 1
 	h := newRecorder()
 	_, addr := deflateServer(t, codec.DeflateContextTakeover, h, func(c *Config) { c.EventLoops = 1 })
 	const offer = "permessage-deflate; client_max_window_bits"
@@ -158,7 +256,7 @@ func TestDeflateWindowsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, _, err := second.recv(); err == nil {
-		t.Fatal("second connection echoed without a slot")
+		t.Fatal("second connection echoed without a block")
 	}
 	_ = second.Close()
 	if ce := h.nextClose(t); ce == nil || ce.Code != codec.CloseTryAgainLater {
@@ -219,55 +317,45 @@ func TestDeflateLevelEcho(t *testing.T) {
 	}
 }
 
-// Blocks are cut from growing slabs without overlapping, reused last in
-// first out, and the free ones dropped once they outnumber the live ones.
-func TestPMDPool(t *testing.T) {
-	const size = 8192
-	p := &pmdPool{size: size}
-	var blocks []*byte
-	seen := map[uintptr]bool{}
-	for i := 0; i < 100; i++ {
-		b := p.get()
-		a := uintptr(unsafe.Pointer(b))
-		for _, o := range blocks {
-			if d := int(a) - int(uintptr(unsafe.Pointer(o))); d > -size && d < size {
-				t.Fatalf("block %d overlaps another (%d bytes apart)", i, d)
+// Random takes and gives against a model: numbers are unique, blocks never
+// overlap or move, and at most one slab with no block in use is kept.
+func TestPMDArenaRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := &pmdArena{size: 1024, per: 64, full: ^uint64(0)}
+	live := map[uint32]*byte{}
+	for step := range 20000 {
+		if len(live) == 0 || rng.IntN(100) < 52-len(live)/100 {
+			n := a.get()
+			if _, dup := live[n]; dup || n == 0 {
+				t.Fatalf("step %d: block %d handed out twice", step, n)
+			}
+			b := a.block(n)
+			b[0], b[len(b)-1] = byte(n), byte(n>>8)
+			live[n] = &b[0]
+		} else {
+			for n := range live {
+				a.put(n)
+				delete(live, n)
+				break
 			}
 		}
-		seen[a] = true
-		blocks = append(blocks, b)
-		unsafe.Slice(b, size)[size-1] = byte(i) // the whole block is writable
+		if a.live != len(live) {
+			t.Fatalf("step %d: live %d, model %d", step, a.live, len(live))
+		}
+		empty := 0
+		for k, s := range a.slabs {
+			if s != nil && a.used[k] == 0 {
+				empty++
+			}
+		}
+		if empty > 1 {
+			t.Fatalf("step %d: %d empty slabs kept", step, empty)
+		}
 	}
-	if p.live != 100 || p.next != pmdSlabMax/size {
-		t.Fatalf("live %d, next slab %d blocks", p.live, p.next)
+	for n, p := range live {
+		b := a.block(n)
+		if &b[0] != p || b[0] != byte(n) || b[len(b)-1] != byte(n>>8) {
+			t.Fatalf("block %d moved or was overwritten", n)
+		}
 	}
-	// Give back a few: reused last first.
-	p.put(blocks[10])
-	p.put(blocks[20])
-	if p.get() != blocks[20] || p.get() != blocks[10] {
-		t.Fatal("freed blocks not reused last in first out")
-	}
-	// Give back most: once free ones outnumber live ones they are dropped.
-	for _, b := range blocks[:60] {
-		p.put(b)
-	}
-	if p.live != 40 || len(p.free) > p.live {
-		t.Fatalf("after freeing 60 of 100: live %d, %d free kept", p.live, len(p.free))
-	}
-	for _, b := range blocks[60:] {
-		p.put(b)
-	}
-	if p.live != 0 || len(p.free) >= pmdSlabFirst || p.rest != nil {
-		t.Fatalf("after freeing all: %d free kept, rest %d", len(p.free), len(p.rest))
-	}
-	for len(p.free) > 0 {
-		p.get()
-	}
-	if b := p.get(); seen[uintptr(unsafe.Pointer(b))] || p.next != 2*pmdSlabFirst {
-		t.Fatal("a dropped block was handed out again, or no fresh slab was cut")
-	}
-	if n := testing.AllocsPerRun(100, func() { p.put(p.get()) }); n != 0 {
-		t.Fatalf("%.1f allocations per reused block", n)
-	}
-	runtime.KeepAlive(blocks) // so that no address in seen is reused
 }

@@ -75,7 +75,7 @@ type loop struct {
 	zout        []byte // compressed message (permessage-deflate)
 	// pmdw holds the context-takeover windows of this loop's connections
 	// (deflate_takeover.go).
-	pmdw pmdTable
+	pmdw pmdBlocks
 
 	// TLS (tls_conn.go): expanded ciphers of recent connections, and
 	// scratch for plaintext opened and records sealed during one event.

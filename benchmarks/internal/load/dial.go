@@ -81,8 +81,9 @@ const (
 	// client_no_context_takeover and needs the answer to hold
 	// server_no_context_takeover.
 	DeflateNoContextTakeover = "no-context-takeover"
-	// DeflateContextTakeover offers plain permessage-deflate, leaving both
-	// directions free to keep context, and needs an answer without
+	// DeflateContextTakeover offers permessage-deflate with
+	// client_max_window_bits (as browsers do), leaving both directions free
+	// to keep context, and needs an answer without
 	// server_no_context_takeover.
 	DeflateContextTakeover = "context-takeover"
 	// DeflateServerContextTakeover offers client_no_context_takeover only:
