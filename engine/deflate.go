@@ -204,10 +204,13 @@ func (l *loop) writeDeflated(c *Conn, op codec.OpCode, p []byte) error {
 		dict = w.outbound()
 	}
 	var z []byte
-	if bits := c.pmdOutLimit(); bits != 0 {
-		z = pmd.DeflateLimited(l.zout[:0], p, int(bits))
-	} else {
-		z = pmd.DeflateLevel(l.zout[:0], p, dict, l.srv.cfg.DeflateLevel)
+	switch level := l.srv.cfg.DeflateLevel; {
+	case takeover: // no reference past the window announced, into dict or p
+		z = pmd.DeflateWithin(l.zout[:0], p, dict, int(c.pmdOut()), level)
+	case c.pmdOutLimit() != 0:
+		z = pmd.DeflateWithin(l.zout[:0], p, nil, int(c.pmdOutLimit()), level)
+	default:
+		z = pmd.DeflateLevel(l.zout[:0], p, nil, level)
 	}
 	defer func() {
 		if cap(z) > scratchKeep {
