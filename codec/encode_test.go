@@ -160,6 +160,36 @@ func TestPreparedFrameRSV(t *testing.T) {
 	}
 }
 
+// A compressed prepared frame carries the window its payload stays within
+// (outside the frame's bytes); other frames report 0.
+func TestPreparedFrameWindowBits(t *testing.T) {
+	payload := bytes.Repeat([]byte{'z'}, 300)
+	for _, tc := range []struct {
+		name string
+		f    *PreparedFrame
+		rsv  byte
+		want int
+	}{
+		{"plain", NewPreparedFrame(OpText, payload), 0, 0},
+		{"RSV1", NewPreparedFrameRSV(OpText, 0b100, payload), 0b100, 15},
+		{"RSV2", NewPreparedFrameRSV(OpText, 0b010, payload), 0b010, 0},
+		{"deflate 12", NewPreparedFrameDeflate(OpBinary, payload, 12), 0b100, 12},
+		{"deflate 9", NewPreparedFrameDeflate(OpText, payload, 9), 0b100, 9},
+		{"deflate clamped up", NewPreparedFrameDeflate(OpText, payload, 3), 0b100, 8},
+		{"deflate clamped down", NewPreparedFrameDeflate(OpText, payload, 20), 0b100, 15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.f.WindowBits() != tc.want || tc.f.RSV() != tc.rsv || tc.f.PayloadLen() != len(payload) {
+				t.Fatalf("WindowBits %d RSV %03b len %d", tc.f.WindowBits(), tc.f.RSV(), tc.f.PayloadLen())
+			}
+			h, n, err := ParseHeader(tc.f.Bytes())
+			if err != nil || h.Rsv != tc.rsv || !bytes.Equal(tc.f.Bytes()[n:], payload) || len(tc.f.Bytes()) != n+len(payload) {
+				t.Fatalf("frame bytes: %+v %v", h, err)
+			}
+		})
+	}
+}
+
 func TestEncodeAllocs(t *testing.T) {
 	payload := []byte(strings.Repeat("x", 300))
 	buf := make([]byte, 0, 1024)

@@ -24,18 +24,50 @@ func NewPreparedFrame(op OpCode, payload []byte) *PreparedFrame {
 }
 
 // NewPreparedFrameRSV is NewPreparedFrame with the reserved bits rsv
-// (0b100 is RSV1, 0b010 RSV2, 0b001 RSV3) set in the header: with RSV1, a
-// permessage-deflate message whose payload was compressed without a
-// dictionary (see Conn.SharedDeflate in package engine), which every
-// connection that negotiated server_no_context_takeover can share. It
+// (0b100 is RSV1, 0b010 RSV2, 0b001 RSV3) set in the header. With RSV1 it
+// is NewPreparedFrameDeflate with a 15-bit window: a permessage-deflate
+// message compressed without a dictionary and with no window limit. It
 // copies payload and allocates once.
 func NewPreparedFrameRSV(op OpCode, rsv byte, payload []byte) *PreparedFrame {
+	return newPrepared(op, rsv&0b111, payload, DeflateMaxWindowBits)
+}
+
+// NewPreparedFrameDeflate encodes z, a permessage-deflate payload (RFC
+// 7692 §7.2.1) compressed without a dictionary and with no back-reference
+// further than 2^windowBits bytes, as one final frame with RSV1: a message
+// every connection whose agreed window is at least that large can share
+// (engine.Conn.SharedDeflate), with or without context takeover. windowBits
+// is clamped to 8..15. It copies z and allocates once.
+func NewPreparedFrameDeflate(op OpCode, z []byte, windowBits int) *PreparedFrame {
+	return newPrepared(op, 0b100, z, min(max(windowBits, 8), DeflateMaxWindowBits))
+}
+
+// newPrepared allocates the frame; a compressed one (RSV1) is preceded in
+// its allocation by one byte, its window bits.
+func newPrepared(op OpCode, rsv byte, payload []byte, bits int) *PreparedFrame {
 	var h [MaxHeaderSize]byte
-	n := PutHeader(h[:], true, rsv&0b111, op, int64(len(payload)), nil)
-	b := make([]byte, n+len(payload))
-	copy(b, h[:n])
-	copy(b[n:], payload)
-	return (*PreparedFrame)(unsafe.Pointer(&b[0]))
+	n := PutHeader(h[:], true, rsv, op, int64(len(payload)), nil)
+	pre := 0
+	if rsv&0b100 != 0 {
+		pre = 1
+	}
+	b := make([]byte, pre+n+len(payload))
+	if pre != 0 {
+		b[0] = byte(bits)
+	}
+	copy(b[pre:], h[:n])
+	copy(b[pre+n:], payload)
+	return (*PreparedFrame)(unsafe.Pointer(&b[pre]))
+}
+
+// WindowBits returns, for a compressed frame (RSV1), the window its
+// payload stays within: no back-reference reaches further than
+// 2^WindowBits bytes. 0 for a frame without RSV1.
+func (f *PreparedFrame) WindowBits() int {
+	if f.first&0x40 == 0 {
+		return 0
+	}
+	return int(*(*byte)(unsafe.Add(unsafe.Pointer(&f.first), -1)))
 }
 
 // header returns the frame's header size and payload length, read back from

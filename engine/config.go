@@ -165,10 +165,11 @@ type Config struct {
 	// inflates past it is stopped there and closed with 1009. The upgrade
 	// hook sees the agreed parameters (UpgradeRequest.Deflate) and may
 	// decline them (UpgradeResponse.NoDeflate). A hub broadcast is
-	// compressed once, without a dictionary, for every subscriber that
-	// negotiated server_no_context_takeover (Conn.SharedDeflate); others
-	// get it uncompressed. Conn.WriteUncompressed skips compression for
-	// one message.
+	// compressed once, without a dictionary, within the server's window,
+	// for every subscriber that takes it (Conn.SharedDeflate: without
+	// server context, or with it at the server's window); others get it
+	// uncompressed. Conn.WriteUncompressed skips compression for one
+	// message.
 	Deflate codec.DeflatePolicy
 	// DeflateThreshold is the size below which an outbound data message is
 	// sent uncompressed on a connection that negotiated permessage-deflate.

@@ -276,13 +276,15 @@ func (c *Conn) WriteUncompressed(typ MessageType, p []byte) error {
 }
 
 // WritePrepared sends a frame encoded once with codec.NewPreparedFrame; many
-// connections may share it (broadcast). The frame is not copied. A frame
-// built with codec.NewPreparedFrameRSV(op, 0b100, z), z compressed without
-// a dictionary, may be written only where SharedDeflate is true; elsewhere
-// (and for any other reserved bits) WritePrepared returns
-// ErrNoSharedDeflate and sends nothing.
+// connections may share it (broadcast). The frame is not copied. A
+// compressed frame (codec.NewPreparedFrameDeflate: compressed alone within
+// a window of 2^bits bytes) may be written only to a connection that
+// negotiated permessage-deflate with a window at least that large (every
+// SharedDeflate connection takes the frames made with
+// Loop.SharedDeflateBits()); elsewhere, and for any other reserved bits,
+// WritePrepared returns ErrNoSharedDeflate and sends nothing.
 func (c *Conn) WritePrepared(f *codec.PreparedFrame) error {
-	if f.RSV() != 0 && (f.RSV() != 0b100 || !c.SharedDeflate()) {
+	if f.RSV() != 0 && !c.takesDeflated(f) {
 		return ErrNoSharedDeflate
 	}
 	if c.onLoop() {

@@ -90,14 +90,74 @@ func windowBits(size int) uint8 {
 // Deflate reports whether permessage-deflate was negotiated on c.
 func (c *Conn) Deflate() bool { return c.pmd != 0 }
 
-// SharedDeflate reports whether c negotiated permessage-deflate with
-// server_no_context_takeover: it then accepts a message compressed alone,
-// without a dictionary, so a compressed codec.PreparedFrame (RSV1, built
-// with codec.NewPreparedFrameRSV from internal/pmd's Deflate output with a
-// nil dictionary) may be shared with every other such connection. The hub
-// compresses a broadcast once for all of them. It does not change for the
-// life of the connection.
-func (c *Conn) SharedDeflate() bool { return c.pmd != 0 && c.pmd>>4 == 0 }
+// SharedDeflate reports whether c takes the compressed prepared frames of
+// its server: a message compressed alone, without a dictionary, within a
+// window of 2^Loop.SharedDeflateBits() bytes (codec.NewPreparedFrameDeflate
+// with internal/pmd's output), which many connections can share. That is
+// every connection that negotiated permessage-deflate with an outbound
+// window at least that large: with server_no_context_takeover, or under
+// context takeover (the message then enters the client's history without
+// entering the server's; the server's next message on c is compressed
+// without history), and not one whose client asked for a smaller
+// server_max_window_bits. The hub compresses a broadcast once for all of
+// them. It does not change for the life of the connection.
+func (c *Conn) SharedDeflate() bool {
+	r := c.deflateReach()
+	return r != 0 && r >= c.loop.srv.sharedDeflateBits()
+}
+
+// deflateReach is the largest window, in bits, that a message compressed
+// alone may use on c: 15 with server_no_context_takeover and no limit, the
+// outbound window under context takeover, the client's
+// server_max_window_bits when it set one; 0 without deflate.
+func (c *Conn) deflateReach() uint8 {
+	switch {
+	case c.pmd == 0:
+		return 0
+	case c.pmdOut() != 0:
+		return c.pmdOut()
+	case c.pmdOutLimit() != 0:
+		return c.pmdOutLimit()
+	}
+	return codec.DeflateMaxWindowBits
+}
+
+// takesDeflated reports whether c may be sent f, a prepared frame with
+// reserved bits: only RSV1 (permessage-deflate), within c's window.
+func (c *Conn) takesDeflated(f *codec.PreparedFrame) bool {
+	return f.RSV() == 0b100 && f.WindowBits() <= int(c.deflateReach()) && c.pmd != 0
+}
+
+// SharedDeflateBits is the window, in bits, of the compressed prepared
+// frames that this server's connections share (Conn.SharedDeflate): the
+// policy's ServerMaxWindowBits (12 by default) under
+// codec.DeflateContextTakeover, 15 otherwise.
+func (h Loop) SharedDeflateBits() int { return int(h.l.srv.sharedDeflateBits()) }
+
+func (s *Server) sharedDeflateBits() uint8 {
+	if s.cfg.Deflate.Mode != codec.DeflateContextTakeover {
+		return codec.DeflateMaxWindowBits
+	}
+	b := s.cfg.Deflate.ServerMaxWindowBits
+	if b == 0 {
+		b = codec.DefaultDeflateWindowBits
+	}
+	return uint8(min(max(b, codec.DeflateMinWindowBits), codec.DeflateMaxWindowBits))
+}
+
+// forgetOutbound empties c's outbound history after a message that
+// bypassed it (a shared compressed frame): the client's history now ends
+// with bytes the server's window lacks, so the next message on c is
+// compressed without history, which is valid whatever the client holds.
+// Loop only.
+func (l *loop) forgetOutbound(c *Conn) {
+	if c.pmdOut() == 0 || c.pmdBlockNum() == 0 {
+		return
+	}
+	if w, ok := l.windows(c); ok {
+		w.resetOut()
+	}
+}
 
 // DeflateThreshold returns the server's Config.DeflateThreshold: the size
 // below which a message is sent uncompressed.

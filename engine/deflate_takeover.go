@@ -251,6 +251,9 @@ func (w pmdWindows) slideIn(msg []byte) {
 	binary.LittleEndian.PutUint16(w.fills(), uint16(len(pmd.Slide(w.inbound(), msg))))
 }
 
+// resetOut empties the outbound history.
+func (w pmdWindows) resetOut() { binary.LittleEndian.PutUint16(w.fills()[2:], 0) }
+
 func (w pmdWindows) slideOut(msg []byte) {
 	binary.LittleEndian.PutUint16(w.fills()[2:], uint16(len(pmd.Slide(w.outbound(), msg))))
 }

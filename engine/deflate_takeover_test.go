@@ -9,6 +9,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/pmd"
 )
 
 // takeoverConn is a Conn that negotiated context takeover with the given
@@ -357,5 +358,42 @@ func TestPMDArenaRandom(t *testing.T) {
 		if &b[0] != p || b[0] != byte(n) || b[len(b)-1] != byte(n>>8) {
 			t.Fatalf("block %d moved or was overwritten", n)
 		}
+	}
+}
+
+// A shared compressed frame (compressed alone within the server's window)
+// written to a context-takeover connection, from its loop or another
+// goroutine, bypasses the outbound window: the next message is compressed
+// without history and the client reads every one with its own.
+func TestDeflateSharedFrameTakeover(t *testing.T) {
+	h := newRecorder()
+	_, addr := deflateServer(t, codec.DeflateContextTakeover, h, nil)
+	c := dialDeflate(t, addr, "permessage-deflate; client_max_window_bits")
+	sc := h.nextOpen(t)
+	if !sc.SharedDeflate() || sc.Loop().SharedDeflateBits() != 12 {
+		t.Fatalf("SharedDeflate %v, bits %d", sc.SharedDeflate(), sc.Loop().SharedDeflateBits())
+	}
+	direct := payloadOf(3000, 1, true)
+	shared := payloadOf(6000, 2, true)
+	f := codec.NewPreparedFrameDeflate(codec.OpText, pmd.DeflateWithin(nil, shared, nil, 12, 1), 12)
+	for i := range 4 {
+		want := [][]byte{direct, direct, shared, direct}
+		_ = sc.WriteText(direct)
+		_ = sc.WriteText(direct) // refers to the first
+		if i%2 == 0 {
+			_ = sc.WritePrepared(f) // from this goroutine: through the loop's queue
+		} else {
+			sc.Loop().Execute(func() { _ = sc.WritePrepared(f) }) // on the loop
+		}
+		_ = sc.WriteText(direct)
+		for j, w := range want {
+			if _, got, z, err := c.recv(); err != nil || !z || !bytes.Equal(got, w) {
+				t.Fatalf("round %d message %d: compressed %v, %d bytes, %v", i, j, z, len(got), err)
+			}
+		}
+	}
+	wide := codec.NewPreparedFrameRSV(codec.OpText, 0b100, pmd.Deflate(nil, shared, nil))
+	if err := sc.WritePrepared(wide); err != ErrNoSharedDeflate {
+		t.Fatalf("15-bit frame on a 12-bit window: %v", err)
 	}
 }

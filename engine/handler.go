@@ -116,7 +116,7 @@ var (
 	// ErrNoSharedDeflate: a prepared frame with reserved bits set (a
 	// compressed message) was written to a connection that cannot take
 	// it (see Conn.SharedDeflate). Nothing was sent.
-	ErrNoSharedDeflate = errors.New("engine: compressed prepared frame needs permessage-deflate with server_no_context_takeover")
+	ErrNoSharedDeflate = errors.New("engine: compressed prepared frame needs permessage-deflate with a window at least the frame's")
 	// ErrNotTLS: a connection on a TLS address did not start with a TLS
 	// handshake (plain HTTP is answered 400 first, as net/http does).
 	ErrNotTLS = errors.New("engine: not a TLS handshake on a TLS address")

@@ -179,9 +179,7 @@ func (l *loop) runTask(t *task) {
 		}
 	case taskPrepared:
 		c.queued.Add(-int32(len(t.frame.Bytes())))
-		if c.state == stateOpen {
-			_ = l.writeRaw(c, t.frame.Bytes())
-		}
+		_ = l.writePrepared(c, t.frame) // checked by WritePrepared; empties a bypassed window
 	case taskClose:
 		_ = l.startClose(c, t.code, t.reason, nil)
 	case taskAbort:

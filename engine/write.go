@@ -55,14 +55,20 @@ func (l *loop) writePlain(c *Conn, op codec.OpCode, p []byte) error {
 }
 
 // writePrepared writes a shared, already encoded frame; one with reserved
-// bits set only to a connection that can take it (SharedDeflate).
+// bits set only to a connection that can take it (a compressed one within
+// its window). A compressed one bypasses the outbound window of a
+// context-takeover connection, which is therefore emptied.
 func (l *loop) writePrepared(c *Conn, f *codec.PreparedFrame) error {
 	if c.state != stateOpen {
 		return ErrClosed
 	}
-	if f.RSV() != 0 && (f.RSV() != 0b100 || !c.SharedDeflate()) {
+	if f.RSV() == 0 {
+		return l.writeRaw(c, f.Bytes())
+	}
+	if !c.takesDeflated(f) {
 		return ErrNoSharedDeflate
 	}
+	l.forgetOutbound(c)
 	return l.writeRaw(c, f.Bytes())
 }
 

@@ -65,29 +65,72 @@ func recvDeflate(t testing.TB, c *wstest.Client) (op ws.OpCode, msg []byte, comp
 	return f.Op, f.Payload, false
 }
 
-// A publish reaches subscribers with and without deflate: compressed (one
-// shared frame) to those with server_no_context_takeover, plain to the
-// others, and plain to everyone below the threshold.
+// ctReader reads a client's messages as an RFC 7692 client does under
+// context takeover: every compressed message is inflated with the history
+// of the compressed messages before it (the last 32 KiB of their
+// plaintext).
+type ctReader struct {
+	c    *wstest.Client
+	hist []byte
+}
+
+func (r *ctReader) recv(t testing.TB) (op ws.OpCode, msg []byte, compressed bool) {
+	t.Helper()
+	f, err := r.c.ReadFrame(5 * time.Second)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !f.Fin || f.Rsv&^4 != 0 {
+		t.Fatalf("frame fin=%v rsv=%03b", f.Fin, f.Rsv)
+	}
+	if f.Rsv != 4 {
+		return f.Op, f.Payload, false // plain messages stay out of the history
+	}
+	if msg, err = pmd.Inflate(nil, f.Payload, r.hist, 64<<20); err != nil {
+		t.Fatalf("inflate with the history: %v", err)
+	}
+	r.hist = append(r.hist, msg...)
+	r.hist = r.hist[max(0, len(r.hist)-32<<10):]
+	return f.Op, msg, true
+}
+
+// A publish reaches subscribers with and without deflate: compressed once,
+// within the server's 4 KiB window, as one shared frame for those with
+// server_no_context_takeover and those with context takeover; plain to
+// those without deflate or whose client asked for a smaller window, and
+// plain to everyone below the threshold.
 func TestPublishDeflate(t *testing.T) {
 	n := startNode(t, Config{}, func(c *engine.Config) {
 		c.Deflate = codec.DeflatePolicy{Mode: codec.DeflateContextTakeover}
 		c.DeflateThreshold = 64
 	})
-	plain, pc := n.joinOffer(t, "", "room")
-	shared1, s1 := n.joinOffer(t, "permessage-deflate; server_no_context_takeover", "room")
-	shared2, s2 := n.joinOffer(t, "permessage-deflate; server_no_context_takeover; client_no_context_takeover", "room")
-	takeover, tc := n.joinOffer(t, "permessage-deflate; client_max_window_bits", "room")
-	if pc.Deflate() || !s1.SharedDeflate() || !s2.SharedDeflate() || !tc.Deflate() || tc.SharedDeflate() {
-		t.Fatalf("negotiated: plain %v, shared %v %v, takeover %v/%v",
-			pc.Deflate(), s1.SharedDeflate(), s2.SharedDeflate(), tc.Deflate(), tc.SharedDeflate())
+	offers := []string{
+		"",
+		"permessage-deflate; server_no_context_takeover",
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+		"permessage-deflate; client_max_window_bits",
+		"permessage-deflate; client_max_window_bits; server_max_window_bits=10",
 	}
-	big := []byte(strings.Repeat(`{"user":"ann","text":"hello, room"} `, 40))
+	shared := []bool{false, true, true, true, false}
+	readers := make([]*ctReader, len(offers))
+	conns := make([]*engine.Conn, len(offers))
+	for i, o := range offers {
+		c, sc := n.joinOffer(t, o, "room")
+		readers[i], conns[i] = &ctReader{c: c}, sc
+		if sc.Deflate() != (o != "") || sc.SharedDeflate() != shared[i] {
+			t.Fatalf("offer %q: deflate %v, shared %v", o, sc.Deflate(), sc.SharedDeflate())
+		}
+	}
+	if bits := conns[0].Loop().SharedDeflateBits(); bits != 12 {
+		t.Fatalf("SharedDeflateBits %d, want 12", bits)
+	}
+	big := []byte(strings.Repeat(`{"user":"ann","text":"hello, room"} `, 400)) // 14 KiB
 	for i, c := range []struct {
 		typ     engine.MessageType
 		payload []byte
 	}{
 		{engine.Text, big},
-		{engine.Binary, big},
+		{engine.Binary, big[:2000]},
 		{engine.Text, []byte("short")},
 	} {
 		if _, err := n.hub.Publish("room", c.typ, c.payload); err != nil {
@@ -98,25 +141,65 @@ func TestPublishDeflate(t *testing.T) {
 			wantOp = ws.OpBinary
 		}
 		long := len(c.payload) >= 64
-		for j, cl := range []*wstest.Client{plain, shared1, shared2, takeover} {
-			op, msg, z := recvDeflate(t, cl)
-			wantZ := long && (j == 1 || j == 2)
+		for j, r := range readers {
+			op, msg, z := r.recv(t)
+			// The narrow-window client gets direct messages compressed
+			// within its window but broadcasts plain.
+			wantZ := long && shared[j]
 			if op != wantOp || !bytes.Equal(msg, c.payload) || z != wantZ {
 				t.Fatalf("publish %d, client %d: op %v, %d bytes (want %d), compressed %v (want %v)",
 					i, j, op, len(msg), len(c.payload), z, wantZ)
 			}
 		}
 	}
-	// A compressed prepared frame is refused where it cannot be shared.
-	zf := codec.NewPreparedFrameRSV(codec.OpText, 0b100, pmd.Deflate(nil, big, nil))
-	if err := pc.WritePrepared(zf); err != engine.ErrNoSharedDeflate {
-		t.Fatalf("WritePrepared(compressed) without deflate: %v", err)
+	// Under context takeover, direct messages and shared broadcasts mix:
+	// each direct message after a broadcast is compressed without the
+	// history the broadcast bypassed, and still reads with the client's.
+	tc, tr := conns[3], readers[3]
+	for i := range 3 {
+		direct := []byte(strings.Repeat(`{"user":"bob","text":"direct `+strconv.Itoa(i)+`"} `, 30))
+		if err := tc.WriteText(direct); err != nil {
+			t.Fatal(err)
+		}
+		if _, msg, z := tr.recv(t); !z || !bytes.Equal(msg, direct) {
+			t.Fatalf("direct %d: compressed %v, %d bytes", i, z, len(msg))
+		}
+		if err := tc.WriteText(direct); err != nil { // with the history now
+			t.Fatal(err)
+		}
+		if _, msg, z := tr.recv(t); !z || !bytes.Equal(msg, direct) {
+			t.Fatalf("direct %d again: compressed %v, %d bytes", i, z, len(msg))
+		}
+		if _, err := n.hub.Publish("room", engine.Text, big); err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range readers {
+			if _, msg, z := r.recv(t); !bytes.Equal(msg, big) || z != shared[j] {
+				t.Fatalf("round %d, client %d: compressed %v, %d bytes", i, j, z, len(msg))
+			}
+		}
 	}
-	if err := tc.WritePrepared(zf); err != engine.ErrNoSharedDeflate {
-		t.Fatalf("WritePrepared(compressed) with context takeover: %v", err)
+	// A compressed prepared frame is refused where it cannot be shared:
+	// without deflate, and on a window smaller than the frame's.
+	wide := codec.NewPreparedFrameRSV(codec.OpText, 0b100, pmd.Deflate(nil, big, nil))
+	narrow := codec.NewPreparedFrameDeflate(codec.OpText, pmd.DeflateWithin(nil, big, nil, 12, 1), 12)
+	for _, tc := range []struct {
+		c *engine.Conn
+		f *codec.PreparedFrame
+	}{{conns[0], narrow}, {conns[3], wide}, {conns[4], narrow}} {
+		if err := tc.c.WritePrepared(tc.f); err != engine.ErrNoSharedDeflate {
+			t.Fatalf("WritePrepared(window %d): %v", tc.f.WindowBits(), err)
+		}
 	}
-	expectSilence(t, plain)
-	expectSilence(t, takeover)
+	if err := conns[1].WritePrepared(wide); err != nil {
+		t.Fatalf("WritePrepared(15 bits) without server context: %v", err)
+	}
+	if _, msg, z := readers[1].recv(t); !z || !bytes.Equal(msg, big) {
+		t.Fatal("wide frame not received")
+	}
+	for _, j := range []int{0, 2, 3, 4} {
+		expectSilence(t, readers[j].c)
+	}
 }
 
 // byteReaders counts the bytes clients read and signals each time all of

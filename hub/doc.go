@@ -47,10 +47,14 @@
 // waking each loop costs two more allocations inside gnet
 // (EventLoop.Execute), so a publish to subscribers on L loops allocates at
 // most 1+2L objects (the package's tests and benchmarks check it). With
-// permessage-deflate, subscribers that negotiated server_no_context_takeover
-// (engine.Conn.SharedDeflate) get one frame compressed once per publish
-// (codec.NewPreparedFrameRSV), on the publisher's goroutine: one more
-// allocation, whatever their number; the others get the plain frame.
+// permessage-deflate, subscribers whose connection takes a shared
+// compressed frame (engine.Conn.SharedDeflate: server_no_context_takeover,
+// or context takeover with the server's window) get one frame compressed
+// once per publish, alone, within the server's window
+// (engine.Loop.SharedDeflateBits, codec.NewPreparedFrameDeflate), on the
+// publisher's goroutine: one more allocation, whatever their number; the
+// others (no deflate, or a client that asked for a smaller window) get the
+// plain frame.
 // Delivery itself is one write(2) per subscriber, from the loop that owns
 // it.
 //

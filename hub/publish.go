@@ -234,26 +234,30 @@ func (h *Hub) handOut(t *topic, shards []*shard, f, zf *codec.PreparedFrame, off
 // compressShared returns payload compressed once, without a dictionary, as
 // a prepared frame with RSV1, when some shard counts subscribers that take
 // it (engine.Conn.SharedDeflate) and payload is at least their server's
-// DeflateThreshold, at that server's DeflateLevel; nil otherwise, or when
-// compression does not make it smaller. The count is a hint: a subscriber
-// it missed gets the plain frame, which RFC 7692 allows. One allocation (the frame), whatever the
-// number of subscribers; the compressor and its output buffer are pooled.
+// DeflateThreshold, at that server's DeflateLevel and within the smallest
+// shared window (engine.Loop.SharedDeflateBits) of those shards' servers;
+// nil otherwise, or when compression does not make it smaller. The count
+// is a hint: a subscriber it missed gets the plain frame, which RFC 7692
+// allows. One allocation (the frame), whatever the number of subscribers;
+// the compressor and its output buffer are pooled.
 func compressShared(shards []*shard, op codec.OpCode, payload []byte) *codec.PreparedFrame {
-	level := 0
+	level, bits := 0, codec.DeflateMaxWindowBits
 	for _, sh := range shards {
 		if sh.shared.Load() > 0 && len(payload) >= sh.ls.loop.DeflateThreshold() {
-			level = sh.ls.loop.DeflateLevel()
-			break
+			if level == 0 {
+				level = sh.ls.loop.DeflateLevel()
+			}
+			bits = min(bits, sh.ls.loop.SharedDeflateBits())
 		}
 	}
 	if level == 0 {
 		return nil
 	}
 	bp := zbufs.Get().(*[]byte)
-	z := pmd.DeflateLevel((*bp)[:0], payload, nil, level)
+	z := pmd.DeflateWithin((*bp)[:0], payload, nil, bits, level)
 	var zf *codec.PreparedFrame
 	if len(z) < len(payload) {
-		zf = codec.NewPreparedFrameRSV(op, 0b100, z)
+		zf = codec.NewPreparedFrameDeflate(op, z, bits)
 	}
 	if cap(z) <= zbufKeep {
 		*bp = z[:0]
