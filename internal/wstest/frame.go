@@ -162,6 +162,11 @@ func (c *Client) ReadFrameBuf(d time.Duration, buf []byte) (Frame, error) {
 	return c.readFrameInto(buf[:0])
 }
 
+// ReadNextFrame is ReadFrameBuf without setting a read deadline: the
+// connection's deadline, if any, applies (a reader that waits on many
+// connections sets none, and saves a timer update per frame).
+func (c *Client) ReadNextFrame(buf []byte) (Frame, error) { return c.readFrameInto(buf[:0]) }
+
 func (c *Client) readFrame() (Frame, error) { return c.readFrameInto(nil) }
 
 // readFrameInto reads one frame, appending its payload to p. The buffer

@@ -412,3 +412,45 @@ func TestZcache(t *testing.T) {
 		t.Error("corrupt payload inflated")
 	}
 }
+
+// TestWorkerPlainBroadcastRaw: with RawReceivers and no deflate offered,
+// connections 99 and 101 are raw receivers too (offering nothing) and
+// every copy's length is checked.
+func TestWorkerPlainBroadcastRaw(t *testing.T) {
+	addr := bcastServer(t)
+	send, next, end := startWorker(t)
+	next("ready")
+	send(Command{Op: "init", Addr: addr, SrcBase: "127.0.0.2", DialTimeoutMS: 5000, BcastOnly: true, RawReceivers: true, PingEveryMS: 50})
+	next("ok")
+	send(Command{Op: "connect", N: 3, First: 99})
+	if ev := next("connected"); ev.OK != 3 || ev.Live != 3 || ev.Err != "" {
+		t.Fatalf("connected: %+v", ev)
+	}
+	for _, tt := range []struct {
+		name       string
+		size, sent int
+		bad        int
+	}{{"right length", 4096, 4096, 0}, {"wrong length", 4096, 2000, 3 * 3}} {
+		send(Command{Op: "bcast_begin", K: 3, Size: tt.size, Doc: DocJSON})
+		if ev := next("ok"); ev.Live != 3 {
+			t.Fatalf("%s: bcast_begin: %+v", tt.name, ev)
+		}
+		for seq := 0; seq < 3; seq++ {
+			send(Command{Op: "publish", Seq: seq, Size: tt.sent})
+			if ev := next("got"); ev.Seq != seq || ev.Count != 3 {
+				t.Fatalf("%s: got: %+v", tt.name, ev)
+			}
+		}
+		send(Command{Op: "bcast_end"})
+		if ev := next("bcast"); len(ev.Counts) != 3 || ev.Counts[0] != 3 || ev.Fail != tt.bad || ev.Shared != 0 {
+			t.Fatalf("%s: bcast: %+v", tt.name, ev)
+		}
+	}
+	if n := func() int {
+		send(Command{Op: "close"})
+		return next("closed").Live
+	}(); n != 0 {
+		t.Fatalf("closed: %d live", n)
+	}
+	end()
+}

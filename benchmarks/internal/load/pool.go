@@ -49,6 +49,10 @@ type Options struct {
 	// in SampleEvery are raw receivers that inflate each distinct
 	// compressed payload once per worker process (recv.go), not every copy.
 	Broadcast bool
+	// RawReceivers, with Broadcast, makes all but one in SampleEvery raw
+	// receivers without deflate too, so that a job comparing broadcasts
+	// with and without compression reads both the same way.
+	RawReceivers bool
 	// TLSCA, when set, makes every connection wss:// (crypto/tls, verifying
 	// the server's certificate against this CA's PEM file); TLSResume keeps
 	// a session cache per worker process.
@@ -158,6 +162,7 @@ func (p *Pool) spawn(ctx context.Context) error {
 		PingEveryMS: int(p.opts.PingEvery / time.Millisecond), DialConc: p.opts.DialConcurrency,
 		DialTimeoutMS: int(p.opts.DialTimeout / time.Millisecond), Deflate: p.opts.Deflate,
 		TLSCA: p.opts.TLSCA, TLSResume: p.opts.TLSResume, BcastOnly: p.opts.Broadcast,
+		RawReceivers: p.opts.RawReceivers,
 	}
 	if err := p.send(id, init); err != nil {
 		return err

@@ -67,6 +67,9 @@ type Command struct {
 	// SampleEvery are raw receivers that do not inflate every copy
 	// (recv.go).
 	BcastOnly bool `json:"bcast_only,omitempty"`
+	// RawReceivers (Options.RawReceivers): raw receivers without deflate
+	// as well.
+	RawReceivers bool `json:"raw_receivers,omitempty"`
 
 	// connect: open N connections numbered First, First+1, ...
 	N     int `json:"n,omitempty"`

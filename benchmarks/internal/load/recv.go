@@ -45,6 +45,9 @@ import (
 // generator before package client counted; it inflated only a payload's
 // header on a miss. Under server context takeover every message needs its
 // connection's inflater, so then every connection is a package client one.
+// With Options.RawReceivers a pool offering nothing makes the same raw
+// receivers (the deflate suite's broadcast job sets it in every mode, so
+// that its compressed and uncompressed runs read the same way).
 
 // SampleEvery: one connection in SampleEvery of a compressed broadcast
 // inflates every message in full (see above).
@@ -58,9 +61,12 @@ type recvConn struct {
 	closing atomic.Bool
 }
 
-// rawReceiver says whether connection i is a raw receiver.
+// rawReceiver says whether connection i is a raw receiver: in a
+// broadcast pool offering no context takeover, or offering nothing with
+// Command.RawReceivers.
 func (w *worker) rawReceiver(i int) bool {
-	return w.cfg.BcastOnly && !w.cfg.Raw && w.cfg.Deflate == DeflateNoContextTakeover && i%SampleEvery != 0
+	raw := w.cfg.Deflate == DeflateNoContextTakeover || (w.cfg.Deflate == "" && w.cfg.RawReceivers)
+	return w.cfg.BcastOnly && !w.cfg.Raw && raw && i%SampleEvery != 0
 }
 
 // offerNoContext is the extension offer of a raw receiver: what package
@@ -75,7 +81,10 @@ func (w *worker) dialReceiver(i int) (*recvConn, error) {
 		Path:    w.cfg.Path,
 		Timeout: time.Duration(w.cfg.DialTimeoutMS) * time.Millisecond,
 		TLS:     w.tls,
-		Header:  http.Header{"Sec-WebSocket-Extensions": {offerNoContext}},
+	}
+	deflate := w.cfg.Deflate != ""
+	if deflate {
+		o.Header = http.Header{"Sec-WebSocket-Extensions": {offerNoContext}}
 	}
 	if src := w.source(i); src != nil {
 		o.LocalAddr = src.String()
@@ -84,7 +93,11 @@ func (w *worker) dialReceiver(i int) (*recvConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := answerNoContext(c.Response.Header.Values("Sec-WebSocket-Extensions")); err != nil {
+	exts := c.Response.Header.Values("Sec-WebSocket-Extensions")
+	if err := answerNoContext(exts); deflate && err != nil || !deflate && len(exts) != 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: extensions %q answered to no offer", ErrNotNegotiated, exts)
+		}
 		_ = CloseStalled(c)
 		return nil, err
 	}
@@ -134,8 +147,11 @@ var errServerFrame = errors.New("receiver: a frame a server must not send")
 func (r *recvConn) loop() error {
 	var buf, msg []byte
 	var compressed, inMsg bool
+	if err := r.c.Conn.SetReadDeadline(time.Time{}); err != nil { // none: not one per frame
+		return err
+	}
 	for {
-		f, err := r.c.ReadFrameBuf(24*time.Hour, buf)
+		f, err := r.c.ReadNextFrame(buf)
 		if err != nil {
 			return err
 		}

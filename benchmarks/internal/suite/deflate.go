@@ -495,7 +495,10 @@ func deflateEchoJob(ctx context.Context, cfg Config, srv *serverProc, opts load.
 func deflateBcastJob(ctx context.Context, cfg Config, srv *serverProc, opts load.Options, j deflateJob) (run DeflateBcast) {
 	dc := cfg.Deflate
 	run = DeflateBcast{BcastRun: BcastRun{Server: j.v.Server, Round: j.round}, Mode: j.v.Mode, Level: j.v.Level}
-	opts.Broadcast = true // raw receivers: each distinct compressed payload inflated once per worker
+	// Raw receivers in every mode (compressed: each distinct payload
+	// inflated once per worker), so that compressed and uncompressed
+	// broadcasts are read the same way.
+	opts.Broadcast, opts.RawReceivers = true, true
 	pool := load.NewPool(opts)
 	defer pool.Close()
 	m0, err := bcastReady(ctx, pool, srv, dc.BcastSubs, dc.BcastSize, dc.BcastGap, cfg.Timeout)
