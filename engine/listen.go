@@ -18,7 +18,9 @@ import (
 //     IPV6_V6ONLY setting gnet will use, without SO_REUSEPORT (with
 //     SO_REUSEADDR, as net.Listen does, so a previous instance's TIME_WAIT
 //     connections do not count). Anything listening there, sharer or not,
-//     makes it fail with EADDRINUSE, and Run returns that error.
+//     makes it fail with EADDRINUSE, and Run returns that error. A port
+//     Run picked for port 0 and holds until gnet binds it is not probed
+//     (listen_port.go): nothing can listen there but a sharer, step 2.
 //  2. A socket bound between the probe's close and gnet's bind (a race of
 //     microseconds) is caught after boot where the platform lets us list
 //     listening sockets (Linux: /proc/net/tcp*): a listener on the port that
@@ -75,14 +77,6 @@ func probeAddr(addr string) error {
 
 // probeBeforeBind is cleared by tests that exercise the guard alone.
 var probeBeforeBind = true
-
-// claimAddr runs the probe before gnet starts; a no-op when sharing.
-func (s *Server) claimAddr() error {
-	if s.cfg.ShareAddr || !probeBeforeBind {
-		return nil
-	}
-	return probeAddr(s.addr)
-}
 
 // guardAddr watches for a listener that slipped in between the probe and
 // gnet's bind (step 2 above). It returns a function Run calls after gnet

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +50,10 @@ type Server struct {
 	mount mountState // connections handed over by net/http (nethttp.go)
 
 	tls *tlsServer // nil without Config.TLS (tls_handshake.go)
+
+	// Test hooks, unset in production (listen_port.go).
+	testNoHold       bool                // pick port 0 and release it, as where it cannot be held
+	testAfterResolve func(ls *listenSet) // runs once port 0 is resolved, before the probes
 }
 
 // New checks cfg and returns a server that will call h. Nothing listens
@@ -97,47 +100,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("engine: Run called twice")
 	}
-	addr, err := resolveAddr(s.cfg.Addr)
-	if err != nil {
-		close(s.booted)
-		close(s.done)
-		return err
-	}
-	s.addr = addr
-	addrs := []string{"tcp://" + addr}
-	if s.cfg.TLSAddr != "" {
-		taddr, err := resolveAddr(s.cfg.TLSAddr)
-		if err == nil && taddr == addr {
-			err = errors.New("engine: TLSAddr is the same as Addr")
-		}
-		if err == nil && !s.cfg.ShareAddr && probeBeforeBind {
-			err = probeAddr(taddr)
-		}
-		if err != nil {
-			close(s.booted)
-			close(s.done)
-			return err
-		}
-		s.tlsAddr = taddr
-		_, p, _ := net.SplitHostPort(taddr)
-		s.tls.port, _ = strconv.Atoi(p)
-		addrs = append(addrs, "tcp://"+taddr)
-	}
-	if err := s.claimAddr(); err != nil { // see listen.go
-		close(s.booted)
-		close(s.done)
-		return err
-	}
-	s.ceiling = fdCeiling(s.cfg)
-	go func() {
-		select {
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-			_ = s.Shutdown(sctx)
-			cancel()
-		case <-s.done:
-		}
-	}()
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.EventLoops),
@@ -155,8 +117,35 @@ func (s *Server) Run(ctx context.Context) error {
 	if n := s.cfg.SocketSendBuffer; n > 0 {
 		opts = append(opts, gnet.WithSocketSendBuffer(n))
 	}
-	guard := s.guardAddr()
-	err = gnet.Rotate(&events{s: s}, addrs, opts...)
+	var guard func() error
+	var err error
+	for attempt := 1; ; attempt++ {
+		var ls *listenSet
+		ls, err = s.prepareListen() // resolve port 0, probe (listen_port.go)
+		if err == nil {
+			if guard == nil {
+				s.ceiling = fdCeiling(s.cfg)
+				go s.stopOnDone(ctx)
+				guard = s.guardAddr() // reads s.addr once booted: the last attempt's
+			}
+			err = gnet.Rotate(&events{s: s}, ls.gnetAddrs(), opts...)
+			ls.release() // gnet's listeners have the ports now, or they are not needed
+			if err != nil && !s.isBooted() {
+				// gnet's bind error names no address
+				err = fmt.Errorf("engine: listen %s: %w", ls, err)
+			}
+		}
+		// A port picked for port 0 taken before gnet bound it (where it
+		// cannot be held): start again on fresh ones.
+		if s.isBooted() || !retryListen(ls, err, attempt) {
+			break
+		}
+	}
+	if guard == nil { // never got as far as gnet
+		close(s.booted)
+		close(s.done)
+		return err
+	}
 	select {
 	case <-s.booted:
 	default:
@@ -169,6 +158,27 @@ func (s *Server) Run(ctx context.Context) error {
 	s.runErr = err
 	close(s.done)
 	return err
+}
+
+// stopOnDone shuts the server down gracefully when ctx ends.
+func (s *Server) stopOnDone(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		_ = s.Shutdown(sctx)
+		cancel()
+	case <-s.done:
+	}
+}
+
+// isBooted reports whether gnet started serving (OnBoot ran).
+func (s *Server) isBooted() bool {
+	select {
+	case <-s.booted:
+		return true
+	default:
+		return false
+	}
 }
 
 // Addr waits until the server listens and returns its address (useful with
@@ -283,23 +293,4 @@ func addrString(a net.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// resolveAddr turns port 0 into a concrete free port, because with
-// ReusePort every loop binds its own listener and all must share one port.
-func resolveAddr(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("engine: Addr %q: %w", addr, err)
-	}
-	if port != "0" && port != "" {
-		return addr, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", fmt.Errorf("engine: finding a free port: %w", err)
-	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	return net.JoinHostPort(host, strconv.Itoa(p)), nil
 }
