@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -37,18 +36,7 @@ func hookedServer(t *testing.T, tweak func(*Config), noHold bool, hook func(atte
 		attempt++
 		hook(attempt, ls)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-srv.Done():
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop within 15s")
-		}
-	})
-	return srv, errc
+	return srv, runInBackground(t, srv)
 }
 
 // occupy listens on addr (no SO_REUSEPORT) until the test ends.

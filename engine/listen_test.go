@@ -31,6 +31,12 @@ func runServer(t *testing.T, addr string, share bool, opened *atomic.Int64) (*Se
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, runInBackground(t, srv)
+}
+
+// runInBackground runs srv until the test ends and returns what Run
+// returns.
+func runInBackground(t *testing.T, srv *Server) <-chan error {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Run(ctx) }()
@@ -42,7 +48,7 @@ func runServer(t *testing.T, addr string, share bool, opened *atomic.Int64) (*Se
 			t.Error("server did not stop within 15s")
 		}
 	})
-	return srv, errc
+	return errc
 }
 
 // runResult waits for Run to return, or reports nil after a short while if
