@@ -338,21 +338,26 @@ func TestWorkerCompressedBroadcast(t *testing.T) {
 	end()
 }
 
-func TestAnswerNoContext(t *testing.T) {
+func TestAnswerDeflate(t *testing.T) {
 	tests := []struct {
-		answer []string
-		ok     bool
+		answer    []string
+		ok        bool
+		noContext bool // the offer asked for server_no_context_takeover
 	}{
-		{[]string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}, true},
-		{[]string{"permessage-deflate;server_no_context_takeover"}, true},
-		{[]string{"permessage-deflate; client_no_context_takeover"}, false},
-		{[]string{"permessage-deflate"}, false},
-		{nil, false},
-		{[]string{"x-other; server_no_context_takeover"}, false},
-		{[]string{"permessage-deflate; server_no_context_takeover", "x-other"}, false},
+		{[]string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover"}, true, true},
+		{[]string{"permessage-deflate;server_no_context_takeover"}, true, true},
+		{[]string{"permessage-deflate; client_no_context_takeover"}, false, true},
+		{[]string{"permessage-deflate"}, false, true},
+		{nil, false, true},
+		{[]string{"x-other; server_no_context_takeover"}, false, true},
+		{[]string{"permessage-deflate; server_no_context_takeover", "x-other"}, false, true},
+		{[]string{"permessage-deflate; client_max_window_bits=12"}, true, false},
+		{[]string{"permessage-deflate"}, true, false},
+		{nil, false, false},
+		{[]string{"permessage-deflate", "permessage-deflate"}, false, false},
 	}
 	for _, tt := range tests {
-		err := answerNoContext(tt.answer)
+		err := answerDeflate(tt.answer, tt.noContext)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrNotNegotiated)) {
 			t.Errorf("%q: %v", tt.answer, err)
 		}
@@ -452,5 +457,59 @@ func TestWorkerPlainBroadcastRaw(t *testing.T) {
 	}(); n != 0 {
 		t.Fatalf("closed: %d live", n)
 	}
+	end()
+}
+
+// TestWorkerTakeoverBroadcastRaw: with RawReceivers and a context-takeover
+// offer, raw receivers read broadcasts a server compresses once, alone,
+// for every subscriber (a hub-like server: engine.Conn.SharedDeflate).
+func TestWorkerTakeoverBroadcastRaw(t *testing.T) {
+	cfg := engine.DefaultConfig("127.0.0.1:0")
+	cfg.EventLoops = 1
+	cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateContextTakeover}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	conns := map[*engine.Conn]bool{}
+	srv, err := engine.New(cfg, engine.Handlers{
+		Open:  func(c *engine.Conn) { conns[c] = true },
+		Close: func(c *engine.Conn, _ error) { delete(conns, c) },
+		Message: func(c0 *engine.Conn, typ engine.MessageType, data []byte) {
+			bits := c0.Loop().SharedDeflateBits()
+			zf := codec.NewPreparedFrameDeflate(codec.OpBinary, pmd.DeflateWithin(nil, data, nil, bits, 1), bits)
+			for c := range conns {
+				if !c.SharedDeflate() {
+					t.Errorf("a context-takeover connection does not take shared frames")
+				}
+				_ = c.WritePrepared(zf)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-srv.Done() })
+	send, next, end := startWorker(t)
+	next("ready")
+	send(Command{Op: "init", Addr: srv.Addr(), SrcBase: "127.0.0.2", Deflate: DeflateContextTakeover, DialTimeoutMS: 5000, BcastOnly: true, RawReceivers: true})
+	next("ok")
+	send(Command{Op: "connect", N: 3, First: 99})
+	if ev := next("connected"); ev.OK != 3 || ev.Live != 3 || ev.Err != "" {
+		t.Fatalf("connected: %+v", ev)
+	}
+	send(Command{Op: "bcast_begin", K: 3, Size: 4096, Doc: DocJSON})
+	next("ok")
+	for seq := 0; seq < 3; seq++ {
+		send(Command{Op: "publish", Seq: seq, Size: 4096})
+		if ev := next("got"); ev.Seq != seq || ev.Count != 3 {
+			t.Fatalf("got: %+v", ev)
+		}
+	}
+	send(Command{Op: "bcast_end"})
+	if ev := next("bcast"); len(ev.Counts) != 3 || ev.Counts[0] != 3 || ev.Fail != 0 || ev.Shared != 3 {
+		t.Fatalf("bcast: %+v", ev)
+	}
+	send(Command{Op: "close"})
+	next("closed")
 	end()
 }

@@ -43,11 +43,11 @@ import (
 // sampled connections and on each zcache miss; a copy served from the
 // zcache is not checked again (it is the bytes that were). That is how the
 // generator before package client counted; it inflated only a payload's
-// header on a miss. Under server context takeover every message needs its
-// connection's inflater, so then every connection is a package client one.
-// With Options.RawReceivers a pool offering nothing makes the same raw
-// receivers (the deflate suite's broadcast job sets it in every mode, so
-// that its compressed and uncompressed runs read the same way).
+// header on a miss. With Options.RawReceivers a pool offering nothing or
+// context takeover makes the same raw receivers (the deflate suite's
+// broadcast job sets it in every mode, so that its runs read the same
+// way); under context takeover a broadcast compressed once for every
+// subscriber is compressed alone, so it inflates without history too.
 
 // SampleEvery: one connection in SampleEvery of a compressed broadcast
 // inflates every message in full (see above).
@@ -62,16 +62,29 @@ type recvConn struct {
 }
 
 // rawReceiver says whether connection i is a raw receiver: in a
-// broadcast pool offering no context takeover, or offering nothing with
-// Command.RawReceivers.
+// broadcast pool offering no context takeover, or (with
+// Command.RawReceivers) nothing or context takeover.
 func (w *worker) rawReceiver(i int) bool {
-	raw := w.cfg.Deflate == DeflateNoContextTakeover || (w.cfg.Deflate == "" && w.cfg.RawReceivers)
+	var raw bool
+	switch w.cfg.Deflate {
+	case DeflateNoContextTakeover:
+		raw = true
+	case "", DeflateContextTakeover:
+		raw = w.cfg.RawReceivers
+	}
 	return w.cfg.BcastOnly && !w.cfg.Raw && raw && i%SampleEvery != 0
 }
 
-// offerNoContext is the extension offer of a raw receiver: what package
-// client offers for DeflateNoContextTakeover.
-const offerNoContext = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+// Extension offers of raw receivers: what package client offers for
+// DeflateNoContextTakeover and DeflateContextTakeover. Under context
+// takeover a raw receiver still inflates each distinct payload without
+// history: a server that compresses a broadcast once for all its
+// subscribers compresses it alone (switchboard and lxzan/gws do); one that
+// compressed it with a connection's history would fail the receiver.
+const (
+	offerNoContext = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+	offerContext   = "permessage-deflate; client_max_window_bits"
+)
 
 // dialReceiver opens connection number i as a raw receiver and starts its
 // reader. The server must answer permessage-deflate with
@@ -83,8 +96,11 @@ func (w *worker) dialReceiver(i int) (*recvConn, error) {
 		TLS:     w.tls,
 	}
 	deflate := w.cfg.Deflate != ""
-	if deflate {
+	switch w.cfg.Deflate {
+	case DeflateNoContextTakeover:
 		o.Header = http.Header{"Sec-WebSocket-Extensions": {offerNoContext}}
+	case DeflateContextTakeover:
+		o.Header = http.Header{"Sec-WebSocket-Extensions": {offerContext}}
 	}
 	if src := w.source(i); src != nil {
 		o.LocalAddr = src.String()
@@ -94,7 +110,7 @@ func (w *worker) dialReceiver(i int) (*recvConn, error) {
 		return nil, err
 	}
 	exts := c.Response.Header.Values("Sec-WebSocket-Extensions")
-	if err := answerNoContext(exts); deflate && err != nil || !deflate && len(exts) != 0 {
+	if err := answerDeflate(exts, w.cfg.Deflate == DeflateNoContextTakeover); deflate && err != nil || !deflate && len(exts) != 0 {
 		if err == nil {
 			err = fmt.Errorf("%w: extensions %q answered to no offer", ErrNotNegotiated, exts)
 		}
@@ -105,9 +121,10 @@ func (w *worker) dialReceiver(i int) (*recvConn, error) {
 	return &recvConn{c: c, w: w}, nil
 }
 
-// answerNoContext checks a server's Sec-WebSocket-Extensions answer to
-// offerNoContext: permessage-deflate alone, with server_no_context_takeover.
-func answerNoContext(values []string) error {
+// answerDeflate checks a server's Sec-WebSocket-Extensions answer to a
+// raw receiver's offer: permessage-deflate alone, with
+// server_no_context_takeover when noContext.
+func answerDeflate(values []string, noContext bool) error {
 	var exts []string
 	for _, v := range values {
 		for e := range strings.SplitSeq(v, ",") {
@@ -122,6 +139,9 @@ func answerNoContext(values []string) error {
 	params := strings.Split(exts[0], ";")
 	if strings.TrimSpace(params[0]) != "permessage-deflate" {
 		return fmt.Errorf("%w: extension %q", ErrNotNegotiated, exts[0])
+	}
+	if !noContext {
+		return nil
 	}
 	for _, p := range params[1:] {
 		if strings.TrimSpace(p) == "server_no_context_takeover" {

@@ -93,7 +93,7 @@ func fullDeflate() DeflateConfig {
 		Idle: []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), gws(ModeOff), gws(ModeNoContext), gws(ModeContext),
 			nbio(ModeOff), nbio(ModeNoContext)},
 		Echo:      []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), sbAtGWSLevel, gws(ModeNoContext), gws(ModeContext), nbio(ModeNoContext)},
-		Bcast:     []DeflateVariant{sb(ModeOff), sb(ModeNoContext), gws(ModeNoContext), nbio(ModeNoContext)},
+		Bcast:     []DeflateVariant{sb(ModeOff), sb(ModeNoContext), sb(ModeContext), gws(ModeNoContext), gws(ModeContext), nbio(ModeNoContext)},
 		IdleConns: 10000, IdleMsgSize: 1024,
 		EchoConns: 1000, EchoMsgs: 20, EchoSizes: []int{1024, 16384},
 		BcastSubs: 10000, BcastK: 20, BcastSize: 4096, BcastGap: 20 * time.Millisecond,
@@ -124,16 +124,16 @@ func smokeDeflate() DeflateConfig {
 // offer is the load generator's permessage-deflate offer for a server mode
 // and a kind of job: none for off; both directions without context for
 // no-context-takeover; for context-takeover, an offer that lets both
-// directions keep context for the idle job (as browsers offer, so the
-// server keeps both windows) and one where only the server keeps it for
-// the echo (client_no_context_takeover: what this job has always measured,
+// directions keep context for the idle and broadcast jobs (as browsers
+// offer, so the server keeps both windows) and one where only the server
+// keeps it for the echo (client_no_context_takeover: what this job has always measured,
 // the server compressing with context).
 func offer(mode, kind string) string {
 	switch mode {
 	case ModeNoContext:
 		return load.DeflateNoContextTakeover
 	case ModeContext:
-		if kind == "idle" {
+		if kind == "idle" || kind == "bcast" {
 			return load.DeflateContextTakeover
 		}
 		return load.DeflateServerContextTakeover
