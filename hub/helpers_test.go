@@ -106,8 +106,14 @@ func startNode(t testing.TB, cfg Config, tweak func(*engine.Config)) *node {
 // join dials a client into rooms and waits for its server-side Conn.
 func (n *node) join(t testing.TB, rooms ...string) (*wstest.Client, *engine.Conn) {
 	t.Helper()
+	return n.joinWithin(t, 5*time.Second, rooms...)
+}
+
+// joinWithin is join with d for the handshake and for OnOpen.
+func (n *node) joinWithin(t testing.TB, d time.Duration, rooms ...string) (*wstest.Client, *engine.Conn) {
+	t.Helper()
 	q := url.Values{"room": rooms}
-	c, err := wstest.Dial(n.addr, &wstest.DialOptions{Path: "/?" + q.Encode()})
+	c, err := wstest.Dial(n.addr, &wstest.DialOptions{Path: "/?" + q.Encode(), Timeout: d})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -115,8 +121,8 @@ func (n *node) join(t testing.TB, rooms ...string) (*wstest.Client, *engine.Conn
 	select {
 	case sc := <-n.opens:
 		return c, sc
-	case <-time.After(5 * time.Second):
-		t.Fatal("OnOpen not called within 5s")
+	case <-time.After(d):
+		t.Fatalf("OnOpen not called within %v", d)
 		return nil, nil
 	}
 }

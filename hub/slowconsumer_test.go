@@ -42,9 +42,8 @@ func TestSlowConsumerAmongThousand(t *testing.T) {
 		c.OutboundPolicy = engine.PolicyClose
 	})
 	var clients []*wstest.Client
-	for i := range fast {
-		c, _ := n.join(t, "feed")
-		_ = i
+	for range fast {
+		c, _ := n.joinWithin(t, 30*time.Second, "feed")
 		clients = append(clients, c)
 	}
 
@@ -87,7 +86,10 @@ func TestSlowConsumerAmongThousand(t *testing.T) {
 	publish(255, warmup) // let 1000 reader goroutines and the heap settle
 	publish(0, phase)    // before: everyone reads
 	heapBefore := heapInUse()
-	slow, slowConn := n.join(t, "feed") // with: one subscriber that never reads
+	// With: one subscriber that never reads, joined between publishes (a
+	// handshake behind 1000 busy readers on a loaded 2-core machine can
+	// take seconds).
+	slow, slowConn := n.joinWithin(t, 30*time.Second, "feed")
 	_ = slow.Conn.(interface{ SetReadBuffer(int) error }).SetReadBuffer(16 << 10)
 	publish(1, phase)
 	wg.Wait()
