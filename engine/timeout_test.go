@@ -71,10 +71,13 @@ func TestAnsweringPeerStaysOpen(t *testing.T) {
 // Any frame from the peer counts as liveness: a busy connection gets no pings.
 func TestBusyPeerGetsNoPings(t *testing.T) {
 	rec := newRecorder()
-	_, addr := startServer(t, rec, heartbeatConfig(150*time.Millisecond, 100*time.Millisecond))
+	// A 1 s interval: a shorter one is passed by a client goroutine that a
+	// loaded machine leaves unscheduled for that long, and then the ping
+	// is deserved.
+	_, addr := startServer(t, rec, heartbeatConfig(time.Second, time.Second))
 	c := dial(t, addr, nil)
 	rec.nextOpen(t)
-	for range 30 { // 30 × 20ms = 600ms, four ping intervals
+	for range 125 { // 125 × 20ms ≥ 2.5s, two and a half ping intervals
 		if err := c.WriteText("tick"); err != nil {
 			t.Fatal(err)
 		}
