@@ -68,3 +68,43 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeflateWithin compresses arbitrary messages under context takeover
+// with an arbitrary history and window. Invariants: exact round trip with
+// the history; no reference reaches further back than the window: the
+// same output inflates with the history beyond the window's reach
+// replaced by other bytes (see TestDeflateWithin).
+func FuzzDeflateWithin(f *testing.F) {
+	f.Add(jsonMsg(300, 1), jsonMsg(4096, 1), uint8(12), uint8(1))
+	f.Add(jsonMsg(5000, 2), jsonMsg(8000, 2), uint8(12), uint8(5))
+	f.Add([]byte("abcabcabc"), []byte("abc"), uint8(9), uint8(9))
+	f.Fuzz(func(t *testing.T, msg, dict []byte, bits, level uint8) {
+		b := MinLimitBits + int(bits)%(MaxLimitBits-MinLimitBits+1)
+		lv := MinLevel + int(level)%(MaxLevel-MinLevel+1)
+		w := 1 << b
+		if len(dict) > w {
+			dict = dict[len(dict)-w:] // a window's history is at most the window
+		}
+		z := DeflateWithin(nil, msg, dict, b, lv)
+		got, err := Inflate(nil, z, dict, len(msg))
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("bits %d level %d: round trip: %v", b, lv, err)
+		}
+		if b >= MaxLimitBits {
+			return
+		}
+		reach := w
+		if len(msg) <= w {
+			reach = w - len(msg)
+		}
+		if cut := len(dict) - reach; cut > 0 {
+			masked := append(bytes.Repeat([]byte{0}, cut), dict[cut:]...)
+			for i := range cut { // bytes unlike the history's
+				masked[i] = ^dict[i]
+			}
+			if got, err := Inflate(nil, z, masked, len(msg)); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("bits %d level %d: a reference reached past the window (%v)", b, lv, err)
+			}
+		}
+	})
+}
