@@ -152,6 +152,15 @@ func TestPublishDeflate(t *testing.T) {
 			}
 		}
 	}
+	// Two long publishes compressed once each, to three subscribers each;
+	// the short one not compressed.
+	// (The loops count a delivery after their writes: wait for them.)
+	waitFor(t, "delivery counts", func() bool { return n.hub.Stats().Delivered == 3*5 })
+	st := n.hub.Stats()
+	if st.Compressed != 2 || st.CompressedBytesIn != uint64(len(big)+2000) || st.CompressedBytesOut == 0 ||
+		st.CompressedBytesOut >= st.CompressedBytesIn || st.DeliveredCompressed != 2*3 {
+		t.Fatalf("stats %+v", st)
+	}
 	// Under context takeover, direct messages and shared broadcasts mix:
 	// each direct message after a broadcast is compressed without the
 	// history the broadcast bypassed, and still reads with the client's.

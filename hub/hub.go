@@ -114,6 +114,11 @@ type Hub struct {
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
 	overflows atomic.Uint64
+
+	// permessage-deflate: publishes compressed once (compressShared),
+	// their payload bytes before and after, and frames written compressed.
+	compressed, compressedIn, compressedOut atomic.Uint64
+	deliveredZ                              atomic.Uint64
 }
 
 // New returns a hub. When cfg.Broker is set, New attaches the hub to it; the

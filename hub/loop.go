@@ -181,7 +181,7 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 	}
 	sh.depth++
 	n := len(sh.subs)
-	var sent, dropped uint64
+	var sent, sentZ, dropped uint64
 	for i := 0; i < n && i < len(sh.subs); i++ {
 		e := &sh.subs[i]
 		m := e.m
@@ -201,6 +201,9 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 		switch err := m.c.WritePrepared(g); err {
 		case nil:
 			sent++
+			if g == zf {
+				sentZ++
+			}
 		case engine.ErrOutboundFull:
 			// Dropped (PolicyDrop) or the connection was closed for it
 			// (PolicyClose): either way this subscriber missed it.
@@ -221,6 +224,9 @@ func (ls *loopState) deliver(sh *shard, f, zf *codec.PreparedFrame, off uint64) 
 	t := sh.t
 	t.delivered.Add(sent)
 	ls.h.delivered.Add(sent)
+	if sentZ > 0 {
+		ls.h.deliveredZ.Add(sentZ)
+	}
 	if dropped > 0 {
 		t.dropped.Add(dropped)
 		ls.h.dropped.Add(dropped)

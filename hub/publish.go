@@ -195,16 +195,27 @@ func (h *Hub) deliverRemote(topic string, typ engine.MessageType, payload []byte
 // shared compressed form when some subscriber takes it.
 func (h *Hub) encode(shards []*shard, topic string, pos Position, op codec.OpCode, payload []byte) (f, zf *codec.PreparedFrame) {
 	if h.envelope == nil {
-		return codec.NewPreparedFrame(op, payload), compressShared(shards, op, payload)
+		return codec.NewPreparedFrame(op, payload), h.compress(shards, op, payload)
 	}
 	bp := ebufs.Get().(*[]byte)
 	body := h.envelope((*bp)[:0], topic, pos, payload)
-	f, zf = codec.NewPreparedFrame(op, body), compressShared(shards, op, body)
+	f, zf = codec.NewPreparedFrame(op, body), h.compress(shards, op, body)
 	if cap(body) <= zbufKeep {
 		*bp = body[:0]
 		ebufs.Put(bp)
 	}
 	return f, zf
+}
+
+// compress is compressShared, counted in Stats.
+func (h *Hub) compress(shards []*shard, op codec.OpCode, payload []byte) *codec.PreparedFrame {
+	zf := compressShared(shards, op, payload)
+	if zf != nil {
+		h.compressed.Add(1)
+		h.compressedIn.Add(uint64(len(payload)))
+		h.compressedOut.Add(uint64(zf.PayloadLen()))
+	}
+	return zf
 }
 
 // ebufs holds Envelope output buffers of at most zbufKeep bytes.

@@ -9,6 +9,15 @@ type Stats struct {
 	Delivered     uint64 // frames written to subscribers
 	Dropped       uint64 // subscriber copies not written: outbound limit reached, or subscriber closed
 	Overflows     uint64 // (publish, loop) pairs dropped because the loop's queue was full
+
+	// permessage-deflate (engine.Config.Deflate): publishes compressed
+	// once for the subscribers that take a shared compressed frame
+	// (engine.Conn.SharedDeflate), their payload bytes before and after
+	// compression, and how many of Delivered went out compressed.
+	Compressed          uint64
+	CompressedBytesIn   uint64
+	CompressedBytesOut  uint64
+	DeliveredCompressed uint64
 }
 
 // TopicStats is a snapshot of one topic's counters on this node. They start
@@ -34,6 +43,10 @@ func (h *Hub) Stats() Stats {
 	st.Delivered = h.delivered.Load()
 	st.Dropped = h.dropped.Load()
 	st.Overflows = h.overflows.Load()
+	st.Compressed = h.compressed.Load()
+	st.CompressedBytesIn = h.compressedIn.Load()
+	st.CompressedBytesOut = h.compressedOut.Load()
+	st.DeliveredCompressed = h.deliveredZ.Load()
 	return st
 }
 

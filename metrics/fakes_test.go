@@ -23,14 +23,15 @@ func (fakeEngine) Stats() engine.Stats {
 		BudgetRefused:       5,
 		PendingUpgrades:     6,
 		TLS:                 engine.TLSStats{HandshakesInProgress: 3, HandshakesQueued: 1, HandshakesCompleted: 40, HandshakesFailed: 2, Alerts: 1},
-		Deflate:             engine.DeflateStats{Inflated: 14, Deflated: 15, TooBig: 1},
+		Deflate:             engine.DeflateStats{Inflated: 14, InflatedBytesIn: 140, InflatedBytesOut: 1400, Deflated: 15, DeflatedBytesIn: 1500, DeflatedBytesOut: 150, TooBig: 1},
 	}
 }
 
 type fakeHub struct{}
 
 func (fakeHub) Stats() hub.Stats {
-	return hub.Stats{Topics: 3, Subscriptions: 6, Published: 1, Received: 2, Delivered: 12, Dropped: 1, Overflows: 9}
+	return hub.Stats{Topics: 3, Subscriptions: 6, Published: 1, Received: 2, Delivered: 12, Dropped: 1, Overflows: 9,
+		Compressed: 4, CompressedBytesIn: 4000, CompressedBytesOut: 400, DeliveredCompressed: 10}
 }
 
 func (fakeHub) History() hub.HistoryStats {

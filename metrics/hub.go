@@ -32,6 +32,18 @@ func newHubDescs(cl prometheus.Labels) *hubDescs {
 		counter("switchboard_hub_overflows_total",
 			"(publish, event loop) pairs dropped because the loop's queue was full.", cl,
 			func(s *S) float64 { return float64(s.Overflows) }),
+		counter("switchboard_hub_compressed_total",
+			"Publishes compressed once for subscribers that share a compressed frame (permessage-deflate).", cl,
+			func(s *S) float64 { return float64(s.Compressed) }),
+		counter("switchboard_hub_compressed_in_bytes_total",
+			"Payload bytes of those publishes before compression.", cl,
+			func(s *S) float64 { return float64(s.CompressedBytesIn) }),
+		counter("switchboard_hub_compressed_out_bytes_total",
+			"Payload bytes of those publishes after compression.", cl,
+			func(s *S) float64 { return float64(s.CompressedBytesOut) }),
+		counter("switchboard_hub_delivered_compressed_total",
+			"Frames written to subscribers compressed (of switchboard_hub_delivered_total).", cl,
+			func(s *S) float64 { return float64(s.DeliveredCompressed) }),
 	}}
 }
 

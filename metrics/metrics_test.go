@@ -129,6 +129,8 @@ func TestEngineAndHubMetrics(t *testing.T) {
 		{"switchboard_hub_delivered_total", counterT, l, 3},
 		{"switchboard_hub_dropped_total", counterT, l, 0},
 		{"switchboard_hub_overflows_total", counterT, l, 0},
+		{"switchboard_hub_compressed_total", counterT, l, 0}, // no deflate
+		{"switchboard_hub_delivered_compressed_total", counterT, l, 0},
 		{"switchboard_hub_history_streams", gaugeT, l, 0}, // no history rule
 		{"switchboard_hub_recoveries_total", counterT, l, 0},
 	})
@@ -210,8 +212,16 @@ func TestValues(t *testing.T) {
 		{"switchboard_tls_alerts_total", counterT, "", 1},
 		{"switchboard_deflate_inflated_total", counterT, "", 14},
 		{"switchboard_deflate_deflated_total", counterT, "", 15},
+		{"switchboard_deflate_inflated_in_bytes_total", counterT, "", 140},
+		{"switchboard_deflate_inflated_out_bytes_total", counterT, "", 1400},
+		{"switchboard_deflate_deflated_in_bytes_total", counterT, "", 1500},
+		{"switchboard_deflate_deflated_out_bytes_total", counterT, "", 150},
 		{"switchboard_deflate_too_big_total", counterT, "", 1},
 		{"switchboard_hub_overflows_total", counterT, "", 9},
+		{"switchboard_hub_compressed_total", counterT, "", 4},
+		{"switchboard_hub_compressed_in_bytes_total", counterT, "", 4000},
+		{"switchboard_hub_compressed_out_bytes_total", counterT, "", 400},
+		{"switchboard_hub_delivered_compressed_total", counterT, "", 10},
 		{"switchboard_redis_connected", gaugeT, "", 1},
 		{"switchboard_redis_publishing", gaugeT, "", 0},
 		{"switchboard_redis_topics", gaugeT, "", 2},
