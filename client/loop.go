@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	mrand "math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/internal/gid"
+	"github.com/switchboard-ws/switchboard/internal/inbox"
 	"github.com/switchboard-ws/switchboard/internal/timerwheel"
 )
 
@@ -56,10 +56,7 @@ type loop struct {
 	el        gnet.EventLoop
 	goroutine atomic.Uintptr
 
-	mu        sync.Mutex
-	inbox     []task
-	scheduled bool
-	spare     []task
+	inbox inbox.Inbox[task] // work from other goroutines
 
 	wheel *timerwheel.Wheel[*Conn]
 	start time.Time
@@ -134,16 +131,9 @@ func (l *loop) post(t task, n int) error {
 			return ErrOutboundFull
 		}
 	}
-	l.mu.Lock()
-	l.inbox = append(l.inbox, t)
-	wake := !l.scheduled
-	l.scheduled = true
-	l.mu.Unlock()
-	if wake {
+	if l.inbox.Put(t) {
 		if err := l.el.Execute(context.Background(), l); err != nil {
-			l.mu.Lock()
-			l.scheduled = false
-			l.mu.Unlock()
+			l.inbox.Unwake()
 			return ErrClientClosed
 		}
 	}
@@ -153,16 +143,11 @@ func (l *loop) post(t task, n int) error {
 // Run drains the inbox on the loop (gnet.Runnable).
 func (l *loop) Run(context.Context) error {
 	l.enter()
-	l.mu.Lock()
-	batch := l.inbox
-	l.inbox = l.spare[:0]
-	l.scheduled = false
-	l.mu.Unlock()
+	batch := l.inbox.Take()
 	for i := range batch {
 		l.runTask(&batch[i])
-		batch[i] = task{}
 	}
-	l.spare = batch[:0]
+	l.inbox.Done(batch)
 	return nil
 }
 

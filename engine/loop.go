@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/internal/gid"
+	"github.com/switchboard-ws/switchboard/internal/inbox"
 	"github.com/switchboard-ws/switchboard/internal/timerwheel"
 )
 
@@ -43,17 +43,14 @@ type task struct {
 }
 
 // loop is the engine's state for one gnet event loop. Apart from the inbox
-// (guarded by mu) and the atomics, it is touched only on its own loop.
+// (internal/inbox, safe from any goroutine) and the atomics, it is touched
+// only on its own loop.
 type loop struct {
 	srv       *Server
 	el        gnet.EventLoop
 	goroutine atomic.Uintptr // the loop's goroutine, learned on its first event
 
-	mu        sync.Mutex
-	inbox     []task
-	scheduled bool // a drain is queued on the loop
-
-	spare []task // the other half of the double buffer, loop only
+	inbox inbox.Inbox[task] // work from other goroutines
 
 	wheel *timerwheel.Wheel[struct{}]
 	start time.Time
@@ -126,16 +123,9 @@ func (l *loop) post(t task, n int) error {
 			n = 0
 		}
 	}
-	l.mu.Lock()
-	l.inbox = append(l.inbox, t)
-	wake := !l.scheduled
-	l.scheduled = true
-	l.mu.Unlock()
-	if wake {
+	if l.inbox.Put(t) {
 		if err := l.el.Execute(context.Background(), l); err != nil {
-			l.mu.Lock()
-			l.scheduled = false
-			l.mu.Unlock()
+			l.inbox.Unwake()
 			return ErrServerClosed
 		}
 	}
@@ -148,16 +138,11 @@ func (l *loop) post(t task, n int) error {
 // Run drains the inbox on the loop (gnet.Runnable).
 func (l *loop) Run(context.Context) error {
 	l.enter()
-	l.mu.Lock()
-	batch := l.inbox
-	l.inbox = l.spare[:0]
-	l.scheduled = false
-	l.mu.Unlock()
+	batch := l.inbox.Take()
 	for i := range batch {
 		l.runTask(&batch[i])
-		batch[i] = task{}
 	}
-	l.spare = batch[:0]
+	l.inbox.Done(batch)
 	return nil
 }
 
