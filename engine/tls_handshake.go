@@ -187,8 +187,9 @@ func (l *loop) tlsHandshakeWrite(p *tlsPipe, b []byte) {
 
 // tlsResult is what a completed handshake hands the loop.
 type tlsResult struct {
-	rec tlsrec.Conn // TLS 1.3 with a suite tlsrec handles
-	std *tls.Conn   // otherwise: crypto/tls goes on, driven by the loop
+	rec tlsrec.Conn   // TLS 1.3 with a suite tlsrec handles
+	out tlsrec.Cipher // rec.Out's cipher, when Init built it
+	std *tls.Conn     // otherwise: crypto/tls goes on, driven by the loop
 	cs  tls.ConnectionState
 }
 
@@ -211,7 +212,7 @@ func (s *Server) runTLSHandshake(p *tlsPipe) {
 	}
 	res := &tlsResult{cs: tc.ConnectionState()}
 	if res.cs.Version == tls.VersionTLS13 && tlsrec.Supported(res.cs.CipherSuite) && !tlsStdOnly.Load() {
-		err = res.rec.Init(res.cs.CipherSuite, &p.kl, p.written)
+		err = res.rec.InitCipher(res.cs.CipherSuite, &p.kl, p.written, &res.out)
 	} else {
 		res.std = tc
 	}
@@ -251,8 +252,12 @@ func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 		t.mode = tls13
 		t.pipe = nil
 		p.stop()
+		// The cipher Init built for the server's records goes on: the
+		// answer to the upgrade is sealed with it.
+		res.out.Rebind(&t.rec.Out)
+		l.tlsCiphers(c).out = res.out
 	}
-	res.rec = tlsrec.Conn{}
+	res.rec, res.out = tlsrec.Conn{}, tlsrec.Cipher{}
 	if left := p.leftover(); len(left) > 0 {
 		l.tlsOpenRecords(c, t, left)
 		if c.state == stateClosed || c.state == stateFailing {
