@@ -13,7 +13,8 @@ import (
 )
 
 // TLS handshakes run crypto/tls's own server handshake, on a goroutine
-// that exists only while the handshake is in progress, over a tlsPipe:
+// taken for the handshake (a new one, or one that finished a handshake
+// less than a tick ago: tls_workers.go), over a tlsPipe:
 // an in-memory net.Conn the loop moves the client's complete TLS records
 // into as they arrive, and whose Read returns at most the rest of one
 // record, so crypto/tls never reads past the client's Finished (what
@@ -32,6 +33,7 @@ type tlsServer struct {
 	port int         // the TLS port when only TLSAddr serves TLS
 
 	tokens chan struct{} // one per handshake computing now
+	pool   hsPool        // handshake goroutines waiting for work (tls_workers.go)
 	active atomic.Int64  // handshakes in progress
 	queued atomic.Int64  // handshakes waiting for a token
 
@@ -68,6 +70,7 @@ func newTLSServer(cfg *Config) *tlsServer {
 		cfg:    wrap,
 		all:    cfg.TLSAddr == "",
 		tokens: make(chan struct{}, cfg.TLSHandshakeWorkers),
+		pool:   hsPool{max: cfg.TLSHandshakeWorkers},
 	}
 }
 
@@ -164,7 +167,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 	}
 	_, _ = c.gc.Discard(n)
 	t.pipe = p
-	go l.srv.runTLSHandshake(p)
+	l.srv.startHandshake(p)
 }
 
 var errTLSHandshakeBuffered = errors.New("tls: too much data during the handshake")
@@ -193,7 +196,7 @@ type tlsResult struct {
 	cs  tls.ConnectionState
 }
 
-// runTLSHandshake is the goroutine of one handshake.
+// runTLSHandshake runs one handshake (on a goroutine of tls_workers.go).
 func (s *Server) runTLSHandshake(p *tlsPipe) {
 	ts := s.tls
 	defer ts.active.Add(-1)
