@@ -249,7 +249,9 @@ type Config struct {
 	// (crypto/tls runs on a goroutine only while a handshake is in
 	// progress, off the event loops; one waiting for the client's next
 	// flight holds no worker). Others wait their turn, counted in
-	// Stats.TLS.HandshakesQueued. 0: 4 × GOMAXPROCS.
+	// Stats.TLS.HandshakesQueued. It also bounds the goroutines kept for
+	// the next handshake, each for at most two ticks (TickInterval) after
+	// its last one. 0: 4 × GOMAXPROCS.
 	TLSHandshakeWorkers int
 	// MaxTLSHandshakes bounds the TLS handshakes in progress at once,
 	// server-wide (each holds a goroutine and crypto/tls's handshake state

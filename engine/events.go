@@ -192,5 +192,15 @@ func (e *events) OnTick() (time.Duration, gnet.Action) {
 	// Pages kept for reuse by large messages go back to the kernel once
 	// no large message has needed them for a while.
 	region.Trim(regionIdle)
+	if ts := e.s.tls; ts != nil {
+		ts.pool.sweep()
+	}
 	return e.s.cfg.TickInterval, gnet.None
+}
+
+// OnShutdown sends the waiting handshake goroutines away.
+func (e *events) OnShutdown(gnet.Engine) {
+	if ts := e.s.tls; ts != nil {
+		ts.pool.close()
+	}
 }

@@ -107,7 +107,10 @@ func cpuTime() time.Duration {
 // answered by hand after Hijack) serving the same certificate in the same
 // process. The clients are the same crypto/tls code for both, so the
 // difference in cpu-us/conn (the process's CPU per connection, clients
-// included) is the servers'. Run both with -count to interleave them:
+// included) is the servers'. resume=1: the clients share a session cache,
+// so every connection after the first resumes a TLS 1.3 session (PSK with
+// a fresh key exchange, no certificate). Run both with -count to
+// interleave them:
 //
 //	go test -run '^$' -bench 'TLSHandshake' -count 4 ./engine/
 func BenchmarkTLSHandshake(b *testing.B) {
@@ -126,59 +129,68 @@ func BenchmarkTLSHandshake(b *testing.B) {
 		_ = brw.Flush()
 		_, _ = io.Copy(io.Discard, brw) // until the client's reset
 	}
-	for _, conc := range []int{1, 16} {
-		for _, name := range []string{"engine", "nethttp"} {
-			b.Run(name+"/conc="+strconv.Itoa(conc), func(b *testing.B) {
-				var addr string
-				if name == "engine" {
-					_, addr = startTLS(b, Handlers{}, func(c *Config) {
-						c.MaxHandshakesPerSecond = 0
-						c.Logger = slog.New(slog.DiscardHandler)
-					})
-				} else {
-					ln, err := net.Listen("tcp", "127.0.0.1:0")
-					if err != nil {
-						b.Fatal(err)
-					}
-					srv := &http.Server{Handler: http.HandlerFunc(up), TLSConfig: cert(b).ServerConfig(), ErrorLog: log.New(io.Discard, "", 0)}
-					go func() { _ = srv.ServeTLS(ln, "", "") }()
-					b.Cleanup(func() { _ = srv.Close() })
-					addr = ln.Addr().String()
+	for _, resume := range []bool{false, true} {
+		for _, conc := range []int{1, 16} {
+			for _, name := range []string{"engine", "nethttp"} {
+				sub := name + "/conc=" + strconv.Itoa(conc)
+				if resume {
+					sub += "/resume=1"
 				}
-				opts := &wstest.DialOptions{TLS: clientTLS(b, tls.VersionTLS13)}
-				var failed atomic.Int64
-				next := make(chan struct{})
-				var wg sync.WaitGroup
-				for range conc {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for range next {
-							c, err := wstest.Dial(addr, opts)
-							if err != nil {
-								failed.Add(1)
-								continue
-							}
-							nc := c.Conn.(*tls.Conn).NetConn().(*net.TCPConn)
-							_ = nc.SetLinger(0)
-							_ = nc.Close()
+				b.Run(sub, func(b *testing.B) {
+					var addr string
+					if name == "engine" {
+						_, addr = startTLS(b, Handlers{}, func(c *Config) {
+							c.MaxHandshakesPerSecond = 0
+							c.Logger = slog.New(slog.DiscardHandler)
+						})
+					} else {
+						ln, err := net.Listen("tcp", "127.0.0.1:0")
+						if err != nil {
+							b.Fatal(err)
 						}
-					}()
-				}
-				runtime.GC()
-				cpu0 := cpuTime()
-				b.ResetTimer()
-				for range b.N {
-					next <- struct{}{}
-				}
-				close(next)
-				wg.Wait()
-				b.StopTimer()
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/conn")
-				if n := failed.Load(); n > 0 {
-					b.Fatalf("%d connections failed", n)
-				}
-			})
+						srv := &http.Server{Handler: http.HandlerFunc(up), TLSConfig: cert(b).ServerConfig(), ErrorLog: log.New(io.Discard, "", 0)}
+						go func() { _ = srv.ServeTLS(ln, "", "") }()
+						b.Cleanup(func() { _ = srv.Close() })
+						addr = ln.Addr().String()
+					}
+					opts := &wstest.DialOptions{TLS: clientTLS(b, tls.VersionTLS13)}
+					if resume {
+						opts.TLS.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+					}
+					var failed atomic.Int64
+					next := make(chan struct{})
+					var wg sync.WaitGroup
+					for range conc {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for range next {
+								c, err := wstest.Dial(addr, opts)
+								if err != nil {
+									failed.Add(1)
+									continue
+								}
+								nc := c.Conn.(*tls.Conn).NetConn().(*net.TCPConn)
+								_ = nc.SetLinger(0)
+								_ = nc.Close()
+							}
+						}()
+					}
+					runtime.GC()
+					cpu0 := cpuTime()
+					b.ResetTimer()
+					for range b.N {
+						next <- struct{}{}
+					}
+					close(next)
+					wg.Wait()
+					b.StopTimer()
+					b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/conn")
+					if n := failed.Load(); n > 0 {
+						b.Fatalf("%d connections failed", n)
+					}
+				})
+			}
 		}
 	}
 }

@@ -14,71 +14,74 @@ import "github.com/switchboard-ws/switchboard/internal/tlsrec"
 // each event (the spare entry).
 const tlsCacheMax = 1024
 
+// A connection with an entry points at it (tlsConn.ce) and the entry at
+// the connection: the lookup on every event is one pointer, no map. The
+// link is cut from both ends at once (tlsUnlink), so a connection never
+// points at an entry another connection holds.
 type tlsCacheEntry struct {
-	id      uint64
-	used    bool // since the last sweep
+	c       *Conn // the owner; nil when free
+	used    bool  // since the last sweep
 	in, out tlsrec.Cipher
 }
 
-// tlsCache is a loop's expanded ciphers, by connection ID.
+// tlsCache is a loop's expanded ciphers.
 type tlsCache struct {
-	byID  map[uint64]*tlsCacheEntry
-	live  []*tlsCacheEntry // every entry of byID (and closed ones until the sweep)
+	live  []*tlsCacheEntry // every entry given out (and closed ones until the sweep)
 	free  []*tlsCacheEntry // emptied entries for reuse, until the cache empties
 	spare tlsCacheEntry    // for connections past tlsCacheMax
 }
 
 // tlsCiphers returns c's cache entry, empty when c had none.
 func (l *loop) tlsCiphers(c *Conn) *tlsCacheEntry {
-	k := &l.tlsCache
-	if e := k.byID[c.id]; e != nil {
+	t := c.tlsState()
+	if e := t.ce; e != nil {
 		e.used = true
 		return e
 	}
-	if len(k.live) >= tlsCacheMax {
-		e := &k.spare
-		if e.id != c.id {
-			e.in.Reset()
-			e.out.Reset()
-			e.id = c.id
-		}
-		return e
-	}
-	if k.byID == nil {
-		k.byID = make(map[uint64]*tlsCacheEntry)
-	}
+	k := &l.tlsCache
 	var e *tlsCacheEntry
-	if n := len(k.free); n > 0 {
+	switch n := len(k.free); {
+	case len(k.live) >= tlsCacheMax:
+		e = &k.spare
+		tlsUnlink(e)
+	case n > 0:
 		e, k.free[n-1] = k.free[n-1], nil
 		k.free = k.free[:n-1]
-	} else {
+		k.live = append(k.live, e)
+	default:
 		e = new(tlsCacheEntry)
+		k.live = append(k.live, e)
 	}
-	e.id, e.used = c.id, true
-	k.byID[c.id] = e
-	k.live = append(k.live, e)
+	e.c, e.used = c, true
+	t.ce = e
 	return e
 }
 
-// tlsForget drops c's expanded ciphers (c has closed).
-func (l *loop) tlsForget(c *Conn) {
-	k := &l.tlsCache
-	if e := k.byID[c.id]; e != nil {
-		delete(k.byID, c.id)
-		e.in.Reset()
-		e.out.Reset()
-		e.id, e.used = 0, false // the sweep takes it out of live
+// tlsUnlink empties e and cuts the link between e and its connection.
+func tlsUnlink(e *tlsCacheEntry) {
+	if e.c != nil {
+		e.c.tlsState().ce = nil
+		e.c = nil
 	}
-	if k.spare.id == c.id {
-		k.spare = tlsCacheEntry{}
+	e.used = false
+	e.in.Reset()
+	e.out.Reset()
+}
+
+// tlsForget drops c's expanded ciphers (c has closed); the entry leaves
+// live at the next sweep.
+func (l *loop) tlsForget(c *Conn) {
+	if e := c.tlsState().ce; e != nil {
+		tlsUnlink(e)
 	}
 }
 
 // tlsSweep runs on every tick: it drops the ciphers of connections that
-// had no traffic since the previous sweep. Once none is left, the map and
-// slices go too (a Go map never shrinks).
+// had no traffic since the previous sweep. Once none is left, the slices
+// go too.
 func (l *loop) tlsSweep() {
 	k := &l.tlsCache
+	tlsUnlink(&k.spare)
 	if len(k.live) == 0 {
 		return
 	}
@@ -90,19 +93,13 @@ func (l *loop) tlsSweep() {
 			j++
 			continue
 		}
-		if e.id != 0 {
-			delete(k.byID, e.id)
-			e.id = 0
-		}
-		e.in.Reset()
-		e.out.Reset()
+		tlsUnlink(e)
 		if len(k.free) < tlsCacheMax {
 			k.free = append(k.free, e)
 		}
 	}
 	clear(k.live[j:])
 	k.live = k.live[:j]
-	k.spare = tlsCacheEntry{}
 	if j == 0 {
 		*k = tlsCache{}
 	}

@@ -36,18 +36,22 @@ const (
 // tlsConn is the TLS state of a connection served over TLS.
 type tlsConn struct {
 	rec tlsrec.Conn // tls13
+	// ce is the connection's entry in the loop's cipher cache, nil
+	// without one (tls_cache.go).
+	ce *tlsCacheEntry
 	// pipe is crypto/tls's in-memory connection: the handshake's once the
 	// ClientHello arrived (tlsHandshaking), the connection's (tlsStd).
 	pipe *tlsPipe
 	cs   *tls.ConnectionState // from the handshake's end until the upgrade
 	in   []byte               // plaintext not consumed yet
 	mode tlsMode
-	// held is the bytes of a partial record charged to the inbound
-	// budget (they wait in gnet's buffer for the rest of the record).
-	held int32
 	// inScratch: in is (part of) the loop's scratch, valid during the
 	// current event only.
 	inScratch bool
+	// held is the bytes of a partial record charged to the inbound
+	// budget (they wait in gnet's buffer for the rest of the record).
+	// (The small fields are laid out to share one word: size_test.go.)
+	held int32
 }
 
 // tlsBox lays a TLS connection's Conn and tlsConn out in one allocation.

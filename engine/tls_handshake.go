@@ -13,7 +13,8 @@ import (
 )
 
 // TLS handshakes run crypto/tls's own server handshake, on a goroutine
-// that exists only while the handshake is in progress, over a tlsPipe:
+// taken for the handshake (a new one, or one that finished a handshake
+// less than a tick ago: tls_workers.go), over a tlsPipe:
 // an in-memory net.Conn the loop moves the client's complete TLS records
 // into as they arrive, and whose Read returns at most the rest of one
 // record, so crypto/tls never reads past the client's Finished (what
@@ -32,6 +33,7 @@ type tlsServer struct {
 	port int         // the TLS port when only TLSAddr serves TLS
 
 	tokens chan struct{} // one per handshake computing now
+	pool   hsPool        // handshake goroutines waiting for work (tls_workers.go)
 	active atomic.Int64  // handshakes in progress
 	queued atomic.Int64  // handshakes waiting for a token
 
@@ -68,6 +70,7 @@ func newTLSServer(cfg *Config) *tlsServer {
 		cfg:    wrap,
 		all:    cfg.TLSAddr == "",
 		tokens: make(chan struct{}, cfg.TLSHandshakeWorkers),
+		pool:   hsPool{max: cfg.TLSHandshakeWorkers},
 	}
 }
 
@@ -164,7 +167,7 @@ func (l *loop) tlsHandshakeTraffic(c *Conn, t *tlsConn) {
 	}
 	_, _ = c.gc.Discard(n)
 	t.pipe = p
-	go l.srv.runTLSHandshake(p)
+	l.srv.startHandshake(p)
 }
 
 var errTLSHandshakeBuffered = errors.New("tls: too much data during the handshake")
@@ -187,12 +190,13 @@ func (l *loop) tlsHandshakeWrite(p *tlsPipe, b []byte) {
 
 // tlsResult is what a completed handshake hands the loop.
 type tlsResult struct {
-	rec tlsrec.Conn // TLS 1.3 with a suite tlsrec handles
-	std *tls.Conn   // otherwise: crypto/tls goes on, driven by the loop
+	rec tlsrec.Conn   // TLS 1.3 with a suite tlsrec handles
+	out tlsrec.Cipher // rec.Out's cipher, when Init built it
+	std *tls.Conn     // otherwise: crypto/tls goes on, driven by the loop
 	cs  tls.ConnectionState
 }
 
-// runTLSHandshake is the goroutine of one handshake.
+// runTLSHandshake runs one handshake (on a goroutine of tls_workers.go).
 func (s *Server) runTLSHandshake(p *tlsPipe) {
 	ts := s.tls
 	defer ts.active.Add(-1)
@@ -211,7 +215,7 @@ func (s *Server) runTLSHandshake(p *tlsPipe) {
 	}
 	res := &tlsResult{cs: tc.ConnectionState()}
 	if res.cs.Version == tls.VersionTLS13 && tlsrec.Supported(res.cs.CipherSuite) && !tlsStdOnly.Load() {
-		err = res.rec.Init(res.cs.CipherSuite, &p.kl, p.written)
+		err = res.rec.InitCipher(res.cs.CipherSuite, &p.kl, p.written, &res.out)
 	} else {
 		res.std = tc
 	}
@@ -251,8 +255,12 @@ func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 		t.mode = tls13
 		t.pipe = nil
 		p.stop()
+		// The cipher Init built for the server's records goes on: the
+		// answer to the upgrade is sealed with it.
+		res.out.Rebind(&t.rec.Out)
+		l.tlsCiphers(c).out = res.out
 	}
-	res.rec = tlsrec.Conn{}
+	res.rec, res.out = tlsrec.Conn{}, tlsrec.Cipher{}
 	if left := p.leftover(); len(left) > 0 {
 		l.tlsOpenRecords(c, t, left)
 		if c.state == stateClosed || c.state == stateFailing {

@@ -15,7 +15,7 @@ package tlsrec
 // must have let crypto/tls read nothing past the server's Finished (feed
 // it one record at a time) and write nothing after the client's Finished.
 func (c *Conn) InitClient(id uint16, k *KeyLog) error {
-	client, server := k.Secrets()
+	client, server := k.view()
 	if client == nil || server == nil {
 		return ErrNoSecrets
 	}

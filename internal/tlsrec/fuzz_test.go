@@ -3,6 +3,7 @@ package tlsrec
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/hex"
 	"testing"
 )
 
@@ -33,6 +34,48 @@ func FuzzRead(f *testing.F) {
 		}
 		if raw && err == nil && len(rec) > 0 {
 			t.Fatalf("a random record opened: %x", rec)
+		}
+	})
+}
+
+// FuzzKeyLogWrite feeds arbitrary key log lines to KeyLog.Write: it must
+// never panic, and a traffic secret it accepts is exactly the hex after
+// the line's second space (at most 48 bytes).
+func FuzzKeyLogWrite(f *testing.F) {
+	f.Add([]byte("CLIENT_TRAFFIC_SECRET_0 abab 0102\n"))
+	f.Add([]byte("SERVER_TRAFFIC_SECRET_0 ab 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\r\n"))
+	f.Add([]byte("SERVER_TRAFFIC_SECRET_0  \n"))
+	f.Add([]byte("CLIENT_HANDSHAKE_TRAFFIC_SECRET x y\n"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var k KeyLog
+		n, err := k.Write(line)
+		if err != nil {
+			if c, s := k.Secrets(); c != nil || s != nil {
+				t.Fatal("a rejected line left a secret")
+			}
+			return
+		}
+		if n != len(line) {
+			t.Fatalf("wrote %d of %d", n, len(line))
+		}
+		c, s := k.Secrets()
+		got := c
+		if s != nil {
+			got = s
+		}
+		if got == nil {
+			return
+		}
+		if c != nil && s != nil {
+			t.Fatal("one line set both secrets")
+		}
+		f := bytes.SplitN(line, []byte(" "), 3)
+		if len(f) != 3 {
+			t.Fatalf("secret %x from a line without two spaces", got)
+		}
+		want := make([]byte, len(got))
+		if _, err := hex.Decode(want, bytes.TrimRight(f[2], "\r\n")); err != nil || !bytes.Equal(want, got) || len(got) > maxSecret {
+			t.Fatalf("secret %x from %q", got, line)
 		}
 	})
 }

@@ -265,16 +265,34 @@ func Open(d *Direction, c *Cipher, dst, rec []byte) (byte, []byte, error) {
 // TrialOpen reports whether rec (one complete record) opens under d's
 // current key at d's sequence number, without changing d. It is how a
 // caller taking over a connection counts the records crypto/tls already
-// protected with the application key (NewSessionTicket messages).
+// protected with the application key (NewSessionTicket messages). c is
+// refreshed for d and keeps its expansion.
 func TrialOpen(d *Direction, c *Cipher, rec []byte) bool {
-	probe := *d
-	if c.dir == d {
-		c.dir = &probe // keep the expansion, if any, for the probe
+	if len(rec) < HeaderLen || RecordLen(rec) != len(rec) || rec[0] != TypeApplicationData ||
+		len(rec)-HeaderLen < tagLen+1 || len(rec)-HeaderLen > MaxCiphertext {
+		return false
 	}
-	var scratch [256]byte
-	_, _, err := Open(&probe, c, scratch[:0], rec)
-	c.dir = d
-	probe = Direction{} // a copy of the key material
-	clear(scratch[:])
+	if c.For(d) != nil {
+		return false
+	}
+	nonce := c.nonce(d, d.seq)
+	// Authenticate only: open into a scratch on the stack when the
+	// record fits, else into one buffer (a ticket is ~200 bytes).
+	var scratch [512]byte
+	var dst []byte
+	if n := len(rec) - HeaderLen - tagLen; n <= len(scratch) {
+		dst = scratch[:0]
+	}
+	p, err := c.aead.Open(dst, nonce, rec[HeaderLen:], rec[:HeaderLen])
+	clear(p)
 	return err == nil
+}
+
+// Rebind points c, built for a copy of d taken at the same generation
+// (a Conn moved after Init), at d. Nothing changes when c was built for
+// another generation or suite.
+func (c *Cipher) Rebind(d *Direction) {
+	if c.aead != nil && c.gen == d.gen && c.dir != nil && c.dir.suite == d.suite && c.dir.key == d.key {
+		c.dir = d
+	}
 }
