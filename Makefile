@@ -48,11 +48,15 @@ bench:
 bench-quick:
 	$(MAKE) -C benchmarks bench-quick
 
-# make fuzz FUZZTIME=5m runs every fuzz target for FUZZTIME each.
+# make fuzz FUZZTIME=5m runs every fuzz target of every package for
+# FUZZTIME each (FUZZPKGS narrows it: make fuzz FUZZPKGS=./codec/).
 FUZZTIME ?= 30s
+FUZZPKGS ?= ./...
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./codec/ | grep ^Fuzz); do \
-		echo "== $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./codec/ || exit 1; done
+	@for p in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' $(FUZZPKGS)); do \
+		for t in $$(cd $$p && $(GO) test -list '^Fuzz' . | grep ^Fuzz); do \
+			echo "== $$p $$t"; (cd $$p && $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) .) || exit 1; \
+		done; done
 
 # make soak SOAK=10m runs the churn soak for longer than make test's 20s.
 SOAK ?= 5m
