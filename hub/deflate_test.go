@@ -241,19 +241,38 @@ func TestPublishDeflateAllocs(t *testing.T) {
 		t.Skip("allocation counts are not stable under -race")
 	}
 	payload := []byte(strings.Repeat(`{"price":101.25,"qty":3,"side":"buy"} `, 30))
-	frame := len(codec.NewPreparedFrameRSV(codec.OpBinary, 0b100, pmd.Deflate(nil, payload, nil)).Bytes())
+	// Without server context (a 15-bit shared window) and with it (the
+	// server's 12-bit window; writing the frame empties each subscriber's
+	// outbound history).
+	for _, mode := range []struct {
+		name   string
+		policy codec.DeflateMode
+		offer  string
+		bits   int
+	}{
+		{"no context takeover", codec.DeflateNoContextTakeover, "permessage-deflate", 15},
+		{"context takeover", codec.DeflateContextTakeover, "permessage-deflate; client_max_window_bits", 12},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			publishDeflateAllocs(t, payload, mode.policy, mode.offer, mode.bits)
+		})
+	}
+}
+
+func publishDeflateAllocs(t *testing.T, payload []byte, policy codec.DeflateMode, offer string, bits int) {
+	frame := len(codec.NewPreparedFrameDeflate(codec.OpBinary, pmd.DeflateWithin(nil, payload, nil, bits, 1), bits).Bytes())
 	measure := func(subs int) float64 {
 		n := startNode(t, Config{}, func(c *engine.Config) {
 			c.EventLoops = 1
 			c.TickInterval = time.Hour
 			c.HandshakeTimeout, c.CloseTimeout, c.WriteStallTimeout = 0, 0, 0
-			c.Deflate = codec.DeflatePolicy{Mode: codec.DeflateNoContextTakeover}
+			c.Deflate = codec.DeflatePolicy{Mode: policy}
 		})
 		conns := make([]net.Conn, 0, subs)
 		for i := range subs {
 			c, err := wstest.Dial(n.addr, &wstest.DialOptions{
 				LocalAddr: "127.0.0." + strconv.Itoa(2+i%8),
-				Header:    http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}},
+				Header:    http.Header{"Sec-WebSocket-Extensions": {offer}},
 			})
 			if err != nil {
 				t.Fatalf("dial %d: %v", i, err)
