@@ -57,9 +57,51 @@ var compressors [MaxLevel + 1]sync.Pool
 
 // decompressor is a pooled flate reader and the source it reads from.
 type decompressor struct {
-	fr  io.ReadCloser // also a flate.Resetter
-	src source
-	one [1]byte // probes for a byte past the limit without escaping
+	fr      io.ReadCloser // also a flate.Resetter
+	src     source
+	one     [1]byte  // probes for a byte past the limit without escaping
+	scratch [64]byte // scrub's output, discarded
+}
+
+// scrubStream is a valid permessage-deflate payload of one dynamic-Huffman
+// block with non-empty literal and distance codes, inflated by every
+// decompressor before it goes back to the pool (scrub).
+//
+// Why: klauspost/compress's inflater keeps its Huffman lookup tables
+// between streams and rebuilds them per block, but an empty code (which
+// DEFLATE allows to be declared, and which only a malformed stream then
+// uses) leaves the previous stream's table in place, where the standard
+// library's would be zero and fail. A malformed message could then decode
+// with the table of the message inflated before it, on another connection:
+// garbage instead of an error, shaped by someone else's message. After the
+// scrub the tables left are this constant stream's, so every Inflate starts
+// from the same state and no table outlives the message that built it
+// (TestInflateNoStaleTables).
+var scrubStream = DeflateLevel(nil, scrubPlain(), nil, MaxLevel)
+
+// scrubPlain is what scrubStream inflates to: 32 bytes that the strongest
+// level codes as one small dynamic-Huffman block (TestScrubStream).
+func scrubPlain() []byte {
+	const alpha = "etaoinshrdlucmfw"
+	s := make([]byte, 32)
+	for i := range s {
+		s[i] = alpha[(i*7+i*i/3)%len(alpha)]
+	}
+	return s
+}
+
+// scrub inflates scrubStream, replacing whatever tables the last stream
+// left (see scrubStream).
+func (d *decompressor) scrub() {
+	d.src.reset(scrubStream)
+	if err := d.fr.(flate.Resetter).Reset(&d.src, nil); err == nil {
+		for {
+			if _, err := d.fr.Read(d.scratch[:]); err != nil {
+				break
+			}
+		}
+	}
+	d.src.reset(nil)
 }
 
 var decompressors = sync.Pool{New: func() any {
@@ -166,9 +208,11 @@ const minGrow = 512
 // from a pool for the call.
 func Inflate(dst, payload, dict []byte, limit int) ([]byte, error) {
 	d := decompressors.Get().(*decompressor)
-	defer decompressors.Put(d)
+	defer func() {
+		d.scrub()
+		decompressors.Put(d)
+	}()
 	d.src.reset(payload)
-	defer d.src.reset(nil)
 	if err := d.fr.(flate.Resetter).Reset(&d.src, dict); err != nil {
 		return dst, ErrCorrupt
 	}
