@@ -23,13 +23,22 @@ import (
 // permessage-deflate mode until the test ends.
 func echoServer(t *testing.T, mode codec.DeflateMode) string {
 	t.Helper()
+	return runServer(t, mode, engine.Handlers{
+		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) { _ = c.WriteMessage(typ, data) },
+	})
+}
+
+// runServer runs a switchboard server with h on one event loop of
+// 127.0.0.1 (every callback on one loop: each may write to any
+// connection), with the given permessage-deflate mode, until the test
+// ends, and returns its address.
+func runServer(t *testing.T, mode codec.DeflateMode, h engine.Handler) string {
+	t.Helper()
 	cfg := engine.DefaultConfig("127.0.0.1:0")
 	cfg.EventLoops = 1
 	cfg.Deflate = codec.DeflatePolicy{Mode: mode}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.New(cfg, engine.Handlers{
-		Message: func(c *engine.Conn, typ engine.MessageType, data []byte) { _ = c.WriteMessage(typ, data) },
-	})
+	srv, err := engine.New(cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,12 +267,8 @@ func startWorker(t *testing.T) (send func(Command), next func(string) Event, end
 // compressing it for each (no context takeover: the same bytes each time).
 func bcastServer(t *testing.T) string {
 	t.Helper()
-	cfg := engine.DefaultConfig("127.0.0.1:0")
-	cfg.EventLoops = 1 // every callback on one loop: each may write to any conn
-	cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateNoContextTakeover}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	conns := map[*engine.Conn]bool{}
-	srv, err := engine.New(cfg, engine.Handlers{
+	return runServer(t, codec.DeflateNoContextTakeover, engine.Handlers{
 		Open:  func(c *engine.Conn) { conns[c] = true },
 		Close: func(c *engine.Conn, _ error) { delete(conns, c) },
 		Message: func(_ *engine.Conn, typ engine.MessageType, data []byte) {
@@ -272,20 +277,6 @@ func bcastServer(t *testing.T) string {
 			}
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = srv.Run(ctx) }()
-	addr := srv.Addr()
-	if addr == "" {
-		t.Fatal("server did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-srv.Done()
-	})
-	return addr
 }
 
 // TestWorkerCompressedBroadcast: in a broadcast-only worker offering no
@@ -464,12 +455,8 @@ func TestWorkerPlainBroadcastRaw(t *testing.T) {
 // offer, raw receivers read broadcasts a server compresses once, alone,
 // for every subscriber (a hub-like server: engine.Conn.SharedDeflate).
 func TestWorkerTakeoverBroadcastRaw(t *testing.T) {
-	cfg := engine.DefaultConfig("127.0.0.1:0")
-	cfg.EventLoops = 1
-	cfg.Deflate = codec.DeflatePolicy{Mode: codec.DeflateContextTakeover}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	conns := map[*engine.Conn]bool{}
-	srv, err := engine.New(cfg, engine.Handlers{
+	addr := runServer(t, codec.DeflateContextTakeover, engine.Handlers{
 		Open:  func(c *engine.Conn) { conns[c] = true },
 		Close: func(c *engine.Conn, _ error) { delete(conns, c) },
 		Message: func(c0 *engine.Conn, typ engine.MessageType, data []byte) {
@@ -483,15 +470,9 @@ func TestWorkerTakeoverBroadcastRaw(t *testing.T) {
 			}
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-srv.Done() })
 	send, next, end := startWorker(t)
 	next("ready")
-	send(Command{Op: "init", Addr: srv.Addr(), SrcBase: "127.0.0.2", Deflate: DeflateContextTakeover, DialTimeoutMS: 5000, BcastOnly: true, RawReceivers: true})
+	send(Command{Op: "init", Addr: addr, SrcBase: "127.0.0.2", Deflate: DeflateContextTakeover, DialTimeoutMS: 5000, BcastOnly: true, RawReceivers: true})
 	next("ok")
 	send(Command{Op: "connect", N: 3, First: 99})
 	if ev := next("connected"); ev.OK != 3 || ev.Live != 3 || ev.Err != "" {
