@@ -147,34 +147,40 @@ func (l *loop) tlsTrafficRound(c *Conn) {
 	}
 	for {
 		ct, _ := c.gc.Peek(-1)
-		var used int
-		var more bool
-		if t.mode == tls13 {
-			used, more = l.tlsOpen13(c, t, ct)
-		} else {
-			used, more = l.tlsOpenStd(c, t, ct)
-		}
-		if used > 0 {
-			l.stats.tlsIn.Add(uint64(used))
-			if c.state != stateClosed {
-				_, _ = c.gc.Discard(used)
-			}
-		}
-		if c.state == stateClosed || c.state == stateFailing {
-			t.in, t.inScratch = nil, false
-			return
-		}
-		if t.inScratch {
-			l.tlsDeliver(c)
-			if c.state == stateClosed {
-				return
-			}
-			l.tlsKeep(t)
-		}
-		if !more {
+		if _, more := l.tlsOpenStep(c, t, ct, true); !more {
 			return
 		}
 	}
+}
+
+// tlsOpenStep opens what it can of the records in ct, delivers their
+// plaintext to the WebSocket layer, and returns the bytes it used and
+// whether to go on. inGnet says ct is gnet's inbound buffer, where the
+// bytes used are discarded; otherwise the caller moves past them.
+func (l *loop) tlsOpenStep(c *Conn, t *tlsConn, ct []byte, inGnet bool) (used int, more bool) {
+	if t.mode == tls13 {
+		used, more = l.tlsOpen13(c, t, ct)
+	} else {
+		used, more = l.tlsOpenStd(c, t, ct)
+	}
+	if used > 0 {
+		l.stats.tlsIn.Add(uint64(used))
+		if inGnet && c.state != stateClosed {
+			_, _ = c.gc.Discard(used)
+		}
+	}
+	if c.state == stateClosed || c.state == stateFailing {
+		t.in, t.inScratch = nil, false
+		return used, false
+	}
+	if t.inScratch {
+		l.tlsDeliver(c)
+		if c.state == stateClosed {
+			return used, false
+		}
+		l.tlsKeep(t)
+	}
+	return used, more
 }
 
 // tlsDeliver hands the plaintext in t.in to the WebSocket layer.

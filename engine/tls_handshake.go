@@ -277,26 +277,8 @@ func (l *loop) tlsHandshakeDone(p *tlsPipe, res *tlsResult) {
 // delivers their plaintext, as tlsTrafficRound does for gnet's buffer.
 func (l *loop) tlsOpenRecords(c *Conn, t *tlsConn, ct []byte) {
 	for {
-		var used int
-		var more bool
-		if t.mode == tls13 {
-			used, more = l.tlsOpen13(c, t, ct)
-		} else {
-			used, more = l.tlsOpenStd(c, t, ct)
-		}
-		l.stats.tlsIn.Add(uint64(used))
+		used, more := l.tlsOpenStep(c, t, ct, false)
 		ct = ct[used:]
-		if c.state == stateClosed || c.state == stateFailing {
-			t.in, t.inScratch = nil, false
-			return
-		}
-		if t.inScratch {
-			l.tlsDeliver(c)
-			if c.state == stateClosed {
-				return
-			}
-			l.tlsKeep(t)
-		}
 		if !more {
 			return
 		}
