@@ -317,11 +317,5 @@ func (w *worker) pingReceivers(d time.Duration, stop chan struct{}) {
 func (w *worker) droppedReceiver(r *recvConn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, x := range w.recv {
-		if x == r {
-			w.recv[i] = w.recv[len(w.recv)-1]
-			w.recv = w.recv[:len(w.recv)-1]
-			return
-		}
-	}
+	w.recv = removeSwap(w.recv, r)
 }

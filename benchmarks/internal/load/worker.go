@@ -443,26 +443,14 @@ func (w *worker) closeAll() {
 func (w *worker) dropped(c *conn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, x := range w.conns {
-		if x == c {
-			w.conns[i] = w.conns[len(w.conns)-1]
-			w.conns = w.conns[:len(w.conns)-1]
-			return
-		}
-	}
+	w.conns = removeSwap(w.conns, c)
 }
 
 // droppedStalled removes a stalled connection the server closed.
 func (w *worker) droppedStalled(s *stalledConn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, x := range w.stalled {
-		if x == s {
-			w.stalled[i] = w.stalled[len(w.stalled)-1]
-			w.stalled = w.stalled[:len(w.stalled)-1]
-			return
-		}
-	}
+	w.stalled = removeSwap(w.stalled, s)
 }
 
 // OnOpen is part of client.Handler.
@@ -935,4 +923,18 @@ func (w *worker) handshakes(cmd *Command) Event {
 		ev.Err = fmt.Sprintf("%d connections failed, the first: %s", fails.Load(), *p)
 	}
 	return ev
+}
+
+// removeSwap removes x from s, moving the last element into its place
+// (order does not matter); s unchanged if x is not in it.
+func removeSwap[T comparable](s []T, x T) []T {
+	for i, y := range s {
+		if y == x {
+			var zero T
+			s[i] = s[len(s)-1]
+			s[len(s)-1] = zero
+			return s[:len(s)-1]
+		}
+	}
+	return s
 }
