@@ -16,8 +16,8 @@ import (
 
 // Config configures a Client's event loops.
 type Config struct {
-	// EventLoops is the number of event loops; 0: one per CPU
-	// (GOMAXPROCS).
+	// EventLoops is the number of event loops; 0: GOMAXPROCS (one per
+	// CPU the runtime may use).
 	EventLoops int
 	// TickInterval is the granularity of heartbeats, close timeouts and
 	// reconnect delays (one timer wheel per loop). 0: 250ms.

@@ -69,7 +69,9 @@ const (
 type Config struct {
 	// Addr is the TCP address to listen on, e.g. "127.0.0.1:8080" or ":8080".
 	Addr string
-	// EventLoops is the number of event loops; 0 means one per CPU.
+	// EventLoops is the number of event loops; 0 means one per CPU the Go
+	// runtime may use (GOMAXPROCS, which follows a container's CPU limit:
+	// NumCPU would count the host's CPUs).
 	EventLoops int
 	// ReusePort gives every event loop its own SO_REUSEPORT listener, so a
 	// connection is accepted on the loop that serves it and the connection
@@ -301,7 +303,7 @@ func (c Config) normalize() (Config, error) {
 		errs = append(errs, errors.New("EventLoops is negative"))
 	}
 	if c.EventLoops == 0 {
-		c.EventLoops = runtime.NumCPU()
+		c.EventLoops = runtime.GOMAXPROCS(0)
 	}
 	if c.MaxMessageSize < 0 || c.InboundBudget < 0 || c.MaxHeadSize < 0 || c.MaxConnections < 0 || c.MaxOutbound < 0 || c.FDHeadroom < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("size limits must not be negative"))

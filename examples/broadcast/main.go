@@ -75,7 +75,7 @@ func main() {
 	flag.IntVar(&opt.history, "history", 1000, "messages kept per room for clients that reconnect (0: none)")
 	flag.DurationVar(&opt.historyTTL, "history-ttl", 10*time.Minute, "how long a room's messages are kept")
 	flag.DurationVar(&opt.presenceTTL, "presence-ttl", redisbroker.DefaultPresenceTTL, "with -redis: how long the users of an instance that died stay listed in its rooms")
-	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: GOMAXPROCS)")
 	applyCompression := compression.Flags()
 	tlsOpts := tlsflags.Flags()
 	verbose := flag.Bool("v", false, "log every connection problem")

@@ -29,7 +29,7 @@ import (
 func main() {
 	cfg := engine.DefaultConfig("127.0.0.1:8080")
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: GOMAXPROCS)")
 	flag.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "ping a quiet connection after this long (0 disables)")
 	flag.DurationVar(&cfg.PongTimeout, "pong-timeout", cfg.PongTimeout, "close when nothing comes back this long after a ping (0 disables)")
 	flag.DurationVar(&cfg.TickInterval, "tick", cfg.TickInterval, "timer wheel tick")

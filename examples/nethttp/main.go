@@ -41,7 +41,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "net/http listen address")
 	cfg := engine.DefaultConfig("127.0.0.1:0")
 	flag.StringVar(&cfg.Addr, "engine-addr", cfg.Addr, "the engine's own listen address (port 0: any free port)")
-	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: GOMAXPROCS)")
 	flag.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "ping a quiet connection after this long (0 disables)")
 	flag.DurationVar(&cfg.PongTimeout, "pong-timeout", cfg.PongTimeout, "close when nothing comes back this long after a ping (0 disables)")
 	flag.DurationVar(&cfg.TickInterval, "tick", cfg.TickInterval, "timer wheel tick")

@@ -52,7 +52,7 @@ func applyCompression(cfg *engine.Config, mode string, window int) error {
 func main() {
 	cfg := engine.DefaultConfig("127.0.0.1:9001")
 	flag.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (loopback)")
-	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: one per CPU)")
+	flag.IntVar(&cfg.EventLoops, "loops", 0, "event loops (0: GOMAXPROCS)")
 	maxMsg := flag.Int64("max-message", 0, "largest message in bytes, with no rate limits and a 2x outbound limit (0: engine defaults)")
 	mode := flag.String("compression", "off", "permessage-deflate: off, no-context-takeover or context-takeover")
 	window := flag.Int("compression-window", codec.DefaultDeflateWindowBits, "window bits (9..15) per connection and direction under context-takeover")
