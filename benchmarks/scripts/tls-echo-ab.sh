@@ -65,8 +65,11 @@ for r in $(seq $R); do
     wait $pid 2> /dev/null || true
     n=$((1000 * M + 1000 * (M / 10)))
     tick=$(getconf CLK_TCK)
-    rate=$(grep -o '[0-9]* msg/s' $OUT/gen-$i.out | awk '{print $1}')
-    p50=$(grep -o 'p50 [^,]*' $OUT/gen-$i.out | awk '{print $2}')
+    # A run that failed reports no rate: the row says 0 and the run's
+    # output is kept in the row's place.
+    rate=$(grep -o '[0-9]* msg/s' $OUT/gen-$i.out | awk '{print $1}' || true)
+    p50=$(grep -o 'p50 [^,]*' $OUT/gen-$i.out | awk '{print $2}' || true)
+    [ -n "$rate" ] || sed 's/^/#   /' $OUT/gen-$i.out | tail -3 >&2
     srvcpu=$(awk -v a=$c0 -v b=$c1 -v n=$n -v t=$tick 'BEGIN{printf "%.2f", (b-a)/t*1e6/n}')
     if [ -n "$PERF" ]; then
       g=$(awk -F, -v n=$n '/task-clock/{c=$1*1000/n} /context-sw/{x=$1/n} /sched_wakeup/{w=$1/n} END{printf "%.2f %.3f %.3f", c, x, w}' $OUT/gen-$i.stat)
