@@ -27,7 +27,7 @@ race:
 # Load tests and allocation counts skip themselves under -race (it slows
 # their clients 5-10x and makes sync.Pool drop items): they run here.
 load:
-	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad|PublishAllocs|PublishDeflateAllocs|SteadyStateAllocs|DeflateLimitedAllocs' -v ./hub/ ./engine/ ./internal/pmd/
+	$(GO) test -count=1 -run 'AmongThousand|DeferredUpgradeLoad|PublishAllocs|PublishDeflateAllocs|SteadyStateAllocs|DeflateLimitedAllocs|LargeEchoHeap' -v ./hub/ ./engine/ ./internal/pmd/ ./client/
 
 # The client against the benchmark peers' servers (gorilla, gws, nbio), with
 # permessage-deflate where they have it: a module of its own, like the

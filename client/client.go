@@ -12,6 +12,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/switchboard-ws/switchboard/internal/gid"
+	"github.com/switchboard-ws/switchboard/internal/region"
 )
 
 // Config configures a Client's event loops.
@@ -103,6 +104,10 @@ func Default() (*Client, error) {
 	return defaultClient, defaultErr
 }
 
+// regionIdle is how long the pages of a released large-message region stay
+// resident for the next large message (as in the engine).
+const regionIdle = 2 * time.Second
+
 // tick advances every loop's timer wheel; the only goroutine a Client
 // runs besides its loops.
 func (cl *Client) tick() {
@@ -116,6 +121,9 @@ func (cl *Client) tick() {
 			for _, l := range *cl.loops.Load() {
 				_ = l.post(task{kind: taskTick}, 0)
 			}
+			// Pages of large-message regions unused for regionIdle go
+			// back to the kernel (one atomic load when none are kept).
+			region.Trim(regionIdle)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/codec"
+	"github.com/switchboard-ws/switchboard/internal/region"
 )
 
 // Defaults for zero Dialer fields.
@@ -186,6 +188,15 @@ func (d *Dialer) normalize() (*dialConfig, error) {
 	cfg.decCfg = codec.DecoderConfig{MaxMessageSize: d.MaxMessageSize, FromServer: true}
 	if cfg.decCfg.MaxMessageSize <= 0 {
 		cfg.decCfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.decCfg.MaxMessageSize > codec.SmallMessageMax {
+		// As the engine's: a message past 64 KiB goes to a region reserved
+		// at the message limit, whose pages are committed as bytes arrive
+		// and kept for the next large message (internal/region), instead
+		// of a heap buffer regrown by doubling and dropped after each one.
+		if p := region.For(int(min(cfg.decCfg.MaxMessageSize, math.MaxInt))); p != nil {
+			cfg.decCfg.Large = p
+		}
 	}
 	if d.TLSConfig != nil {
 		cfg.tls = d.TLSConfig.Clone()

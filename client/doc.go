@@ -41,6 +41,13 @@
 // and control payload, and writes while reconnecting by
 // Reconnect.QueueBytes (0: none are queued).
 //
+// Large messages cost one copy of each byte each way and no buffer of
+// their size on the heap: an inbound message past 64 KiB is read into a
+// region reserved at MaxMessageSize whose pages are committed as bytes
+// arrive and kept for the next large message (given back to the kernel
+// after 2 s unused), as the server does; an outbound frame is masked and
+// written in pieces of 192 KiB through the loop's scratch buffer.
+//
 // # wss://
 //
 // crypto/tls runs the handshake on the dialling goroutine. TLS 1.3 then

@@ -9,8 +9,9 @@ import (
 
 // Loop-side write path. A client masks every frame (RFC 6455 §5.3) with a
 // fresh key from the loop's ChaCha8 stream, so the payload is always
-// copied once, into the loop's scratch frame, and masked there; gnet
-// copies only what the socket does not take at once.
+// copied once, into the loop's scratch frame (a piece of at most
+// sendChunk bytes at a time), and masked there; gnet copies only what the
+// socket does not take at once.
 
 // keepScratch is the most capacity a loop's scratch buffers keep between
 // messages.
@@ -67,14 +68,33 @@ func (l *loop) sendClose(c *Conn, code codec.CloseCode, reason string) {
 	_ = l.writeControl(c, codec.OpClose, body[:n])
 }
 
-// send masks one final frame into the loop's scratch buffer and writes it.
+// sendChunk is the most of a frame masked and written at once: a larger
+// frame is masked into the loop's scratch and written a piece at a time,
+// so a large message costs one copy of each byte and no buffer of its
+// size (sealed for wss://, a piece and its record overheads still fit
+// keepScratch).
+const sendChunk = 192 << 10
+
+// send masks one final frame into the loop's scratch buffer and writes it,
+// in pieces of at most sendChunk bytes; nothing else is written between
+// them (the loop runs one thing at a time).
 func (l *loop) send(c *Conn, rsv uint8, op codec.OpCode, p []byte) error {
 	m := l.mask()
 	var hdr [codec.MaxHeaderSize]byte
 	n := codec.PutHeader(hdr[:], true, rsv, op, int64(len(p)), &m)
-	b := append(append(l.out[:0], hdr[:n]...), p...)
-	ws.Cipher(b[n:], m, 0)
-	err := l.put(c, b)
+	b := append(l.out[:0], hdr[:n]...)
+	var err error
+	for off := 0; ; {
+		k := min(len(p)-off, sendChunk)
+		s := len(b)
+		b = append(b, p[off:off+k]...)
+		ws.Cipher(b[s:], m, off)
+		off += k
+		if err = l.put(c, b); err != nil || off == len(p) {
+			break
+		}
+		b = b[:0]
+	}
 	if cap(b) > keepScratch {
 		l.out = nil
 	} else {
