@@ -85,22 +85,13 @@ func (l *loop) tlsSweep() {
 	if len(k.live) == 0 {
 		return
 	}
-	j := 0
-	for _, e := range k.live {
-		if e.used {
-			e.used = false
-			k.live[j] = e
-			j++
-			continue
-		}
+	k.live = keepUsed(k.live, func(e *tlsCacheEntry) *bool { return &e.used }, func(e *tlsCacheEntry) {
 		tlsUnlink(e)
 		if len(k.free) < tlsCacheMax {
 			k.free = append(k.free, e)
 		}
-	}
-	clear(k.live[j:])
-	k.live = k.live[:j]
-	if j == 0 {
+	})
+	if k.live == nil {
 		*k = tlsCache{}
 	}
 }

@@ -79,21 +79,7 @@ func (pl *hsPool) park(w *hsWorker) bool {
 func (pl *hsPool) sweep() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	j := 0
-	for _, w := range pl.idle {
-		if w.used {
-			w.used = false
-			pl.idle[j] = w
-			j++
-			continue
-		}
-		w.next <- nil
-	}
-	clear(pl.idle[j:])
-	pl.idle = pl.idle[:j]
-	if j == 0 {
-		pl.idle = nil
-	}
+	pl.idle = keepUsed(pl.idle, func(w *hsWorker) *bool { return &w.used }, func(w *hsWorker) { w.next <- nil })
 }
 
 // close sends every waiting goroutine away and keeps new ones from
