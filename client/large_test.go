@@ -1,14 +1,19 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/codec"
 	"github.com/switchboard-ws/switchboard/engine"
+	"github.com/switchboard-ws/switchboard/internal/region"
 )
 
 // Large messages both ways, over ws:// and wss:// (the record layer and
@@ -111,5 +116,41 @@ func TestLargeEchoHeap(t *testing.T) {
 	t.Logf("heap allocated per 1 MiB round trip (client and server): %d B", per)
 	if per > 128<<10 {
 		t.Fatalf("%d B allocated per 1 MiB round trip: more than 128 KiB", per)
+	}
+}
+
+// A server that goes away in the middle of a large message: the region
+// the message was being read into goes back to its pool when the session
+// ends (the decoder is released), so dropped connections leak no mapping.
+func TestLargeMessageCutRegionBack(t *testing.T) {
+	if region.For(2<<20) == nil {
+		t.Skip("no regions on this platform")
+	}
+	before := region.ReadStats().InUse
+	held := make(chan bool, 1)
+	addr := rawServer(t, func(c net.Conn, r *bufio.Reader, key string) {
+		hdr := []byte{0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0} // binary, final, 1 MiB declared
+		_, _ = c.Write(append([]byte(upgradeResponse(key)), hdr...))
+		_, _ = c.Write(make([]byte, 200<<10)) // a fifth of it
+		// The client reads it into a region before the connection drops.
+		deadline := time.Now().Add(5 * time.Second)
+		for region.ReadStats().InUse == before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		held <- region.ReadStats().InUse == before+1
+	})
+	rec := newRecorder()
+	if _, err := (&Dialer{Client: newClient(t), MaxMessageSize: 2 << 20}).Dial(ctx10(t), "ws://"+addr+"/", rec); err != nil {
+		t.Fatal(err)
+	}
+	if !<-held {
+		t.Fatal("the partial message was not read into a region")
+	}
+	var ce *CloseError
+	if err := rec.closed(t); !errors.As(err, &ce) || ce.Code != codec.CloseAbnormal {
+		t.Fatalf("close = %v, want 1006", err)
+	}
+	if got := region.ReadStats().InUse; got != before {
+		t.Fatalf("regions in use: %d after the session ended, %d before it", got, before)
 	}
 }
