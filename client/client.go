@@ -104,10 +104,6 @@ func Default() (*Client, error) {
 	return defaultClient, defaultErr
 }
 
-// regionIdle is how long the pages of a released large-message region stay
-// resident for the next large message (as in the engine).
-const regionIdle = 2 * time.Second
-
 // tick advances every loop's timer wheel; the only goroutine a Client
 // runs besides its loops.
 func (cl *Client) tick() {
@@ -121,9 +117,9 @@ func (cl *Client) tick() {
 			for _, l := range *cl.loops.Load() {
 				_ = l.post(task{kind: taskTick}, 0)
 			}
-			// Pages of large-message regions unused for regionIdle go
-			// back to the kernel (one atomic load when none are kept).
-			region.Trim(regionIdle)
+			// Pages of large-message regions unused for a while go back
+			// to the kernel (one atomic load when none are kept).
+			region.Trim(region.DefaultIdle)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -189,14 +188,12 @@ func (d *Dialer) normalize() (*dialConfig, error) {
 	if cfg.decCfg.MaxMessageSize <= 0 {
 		cfg.decCfg.MaxMessageSize = DefaultMaxMessageSize
 	}
-	if cfg.decCfg.MaxMessageSize > codec.SmallMessageMax {
-		// As the engine's: a message past 64 KiB goes to a region reserved
-		// at the message limit, whose pages are committed as bytes arrive
-		// and kept for the next large message (internal/region), instead
-		// of a heap buffer regrown by doubling and dropped after each one.
-		if p := region.For(int(min(cfg.decCfg.MaxMessageSize, math.MaxInt))); p != nil {
-			cfg.decCfg.Large = p
-		}
+	// As the engine's: a message past 64 KiB goes to a region reserved at
+	// the message limit, whose pages are committed as bytes arrive and kept
+	// for the next large message (internal/region), instead of a heap
+	// buffer regrown by doubling and dropped after each one.
+	if p := region.ForLimit(cfg.decCfg.MaxMessageSize, codec.SmallMessageMax); p != nil {
+		cfg.decCfg.Large = p
 	}
 	if d.TLSConfig != nil {
 		cfg.tls = d.TLSConfig.Clone()

@@ -11,10 +11,6 @@ import (
 	"github.com/switchboard-ws/switchboard/internal/region"
 )
 
-// regionIdle is how long the pages of a released large-message region stay
-// resident for reuse.
-const regionIdle = 2 * time.Second
-
 // events is the gnet.EventHandler behind a Server.
 type events struct {
 	gnet.BuiltinEventEngine
@@ -191,7 +187,7 @@ func (e *events) OnTick() (time.Duration, gnet.Action) {
 	}
 	// Pages kept for reuse by large messages go back to the kernel once
 	// no large message has needed them for a while.
-	region.Trim(regionIdle)
+	region.Trim(region.DefaultIdle)
 	if ts := e.s.tls; ts != nil {
 		ts.pool.sweep()
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -81,12 +80,10 @@ func New(cfg Config, h Handler) (*Server, error) {
 		MaxMessageSize: cfg.MaxMessageSize,
 		Budget:         codec.NewBudget(cfg.InboundBudget),
 	}
-	if cfg.MaxMessageSize > codec.SmallMessageMax {
-		// Messages past 64 KiB go to a region reserved at the message
-		// limit, whose pages are committed as bytes arrive.
-		if p := region.For(int(min(cfg.MaxMessageSize, math.MaxInt))); p != nil {
-			s.decCfg.Large = p
-		}
+	// Messages past 64 KiB go to a region reserved at the message limit,
+	// whose pages are committed as bytes arrive.
+	if p := region.ForLimit(cfg.MaxMessageSize, codec.SmallMessageMax); p != nil {
+		s.decCfg.Large = p
 	}
 	empty := []*loop{}
 	s.loops.Store(&empty)

@@ -1,6 +1,7 @@
 package region
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,22 @@ var (
 	poolsMu sync.Mutex
 	pools   = map[int]*Pool{}
 )
+
+// DefaultIdle is how long the pages of a released region stay resident for
+// the next large message before Trim hands them back: what the engine and
+// the client pass to Trim on their tickers.
+const DefaultIdle = 2 * time.Second
+
+// ForLimit is the pool a decoder whose messages may reach limit bytes takes
+// its large-message buffers from: For(limit) when limit is above small (the
+// most a message keeps in its heap buffer), else nil, as where regions are
+// not supported.
+func ForLimit(limit, small int64) *Pool {
+	if limit <= small {
+		return nil
+	}
+	return For(int(min(limit, math.MaxInt)))
+}
 
 // For returns the shared pool of regions of at least size bytes (rounded
 // up to whole pages), or nil where regions are not supported.
@@ -139,8 +156,8 @@ func (p *Pool) Put(b []byte) {
 // Trim hands back to the kernel the retained pages of regions released
 // more than idle ago, in every pool: memory kept for a flow of large
 // messages that has stopped goes back to the baseline. Cheap when nothing
-// is retained; meant to be called periodically (the engine does on its
-// ticker).
+// is retained; meant to be called periodically (the engine and the
+// client do on their tickers, with DefaultIdle).
 func Trim(idle time.Duration) {
 	if retained.Load() == 0 {
 		return

@@ -161,3 +161,20 @@ func TestTrimReleasesIdleRegions(t *testing.T) {
 		p.Put(r)
 	}
 }
+
+func TestForLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit, small int64
+		want         bool
+	}{
+		{64 << 10, 64 << 10, false}, {1 << 20, 64 << 10, true}, {0, 64 << 10, false}, {1 << 40, 64 << 10, true},
+	} {
+		p := ForLimit(tc.limit, tc.small)
+		if (p != nil) != (tc.want && supported) {
+			t.Errorf("ForLimit(%d, %d) = %v", tc.limit, tc.small, p)
+		}
+		if p != nil && int64(p.Size()) < tc.limit {
+			t.Errorf("ForLimit(%d): regions of %d bytes", tc.limit, p.Size())
+		}
+	}
+}
