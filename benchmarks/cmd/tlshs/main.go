@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/load"
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/netref"
+	sbclient "github.com/switchboard-ws/switchboard/client"
 	"github.com/switchboard-ws/switchboard/engine"
 	"github.com/switchboard-ws/switchboard/internal/tlsrec/tlstest"
 	"github.com/switchboard-ws/switchboard/internal/wstest"
@@ -52,12 +55,20 @@ func main() {
 	keys := flag.String("key", "ecdsa,rsa", "certificates: ecdsa, rsa or both")
 	resume := flag.Bool("resume", false, "client: TLS session resumption (a session cache per client process)")
 	cpuprofile := flag.String("cpuprofile", "", "server: write a CPU profile of the whole run")
+	clientprofile := flag.String("clientprofile", "", "write a CPU profile of the client (the last round's)")
 	memprofile := flag.String("memprofile", "", "server: write an allocation profile at the end")
 	at := flag.Int64("at", 0, "client: start the flood at this Unix time in ns (pair mode: both at once)")
+	pkg := flag.Bool("pkg", false, "client: dial with package client (the suite's load generator) instead of crypto/tls directly")
+	pin := flag.Bool("pin", false, "server on CPU 0 (GOMAXPROCS 1), clients on CPU 1: the server's rate, not the machine's (needs taskset)")
+	quota := flag.Float64("quota", 0, "with -pin: also cap the server at this share of its CPU (a cgroup v1 CFS quota; needs root), so that the server, never the client, sets the rate")
 	pair := flag.Bool("pair", false, "run switchboard and net/http at the same time, each in a process of its own with its own clients (same machine load for both)")
 	flag.Parse()
 	if *role == "client" {
-		client(*addr, *ca, *conc, *d, *resume, *at)
+		client(*addr, *ca, *conc, *d, *resume, *at, *pkg, *clientprofile)
+		return
+	}
+	if *pin && os.Getenv("TLSHS_PINNED") == "" {
+		repin(*quota)
 		return
 	}
 	if *pair {
@@ -107,7 +118,10 @@ func main() {
 	}
 	exe, _ := os.Executable()
 	fmt.Printf("GOMAXPROCS %d, %d clients, %v per phase, resumption %v\n", runtime.GOMAXPROCS(0), *conc, *d, *resume)
-	type sum struct{ conns, cpu float64 }
+	type sum struct {
+		conns, cpu  float64
+		rates, cpus []float64 // per round
+	}
 	sums := map[string]*sum{}
 	for r := 1; r <= *rounds; r++ {
 		for i := range targets {
@@ -117,13 +131,24 @@ func main() {
 				t = targets[len(targets)-1-i]
 			}
 			runtime.GC()
-			cmd := exec.Command(exe, "-role", "client", "-addr", t.addr, "-ca", t.ca,
-				"-c", strconv.Itoa(*conc), "-d", d.String(), "-resume="+strconv.FormatBool(*resume),
-				"-at", strconv.FormatInt(*at, 10))
+			args := []string{"-role", "client", "-addr", t.addr, "-ca", t.ca,
+				"-c", strconv.Itoa(*conc), "-d", d.String(), "-resume=" + strconv.FormatBool(*resume),
+				"-at", strconv.FormatInt(*at, 10), "-pkg=" + strconv.FormatBool(*pkg), "-clientprofile", *clientprofile}
+			cpus := ""
+			if *pin {
+				cpus = "1"
+			}
+			cmd := load.PinnedCommand(cpus, exe, args...)
 			cmd.Stderr = os.Stderr
 			stdout, _ := cmd.StdoutPipe()
 			if err := cmd.Start(); err != nil {
 				log.Fatal(err)
+			}
+			if *quota > 0 {
+				// out of the server's cgroup (children start in it)
+				if err := load.Unquota(cmd.Process.Pid); err != nil {
+					log.Fatal(err)
+				}
 			}
 			// The client says "start" after its warm-up, as its flood
 			// begins; the server's CPU counts from there.
@@ -140,23 +165,26 @@ func main() {
 			cpu := cpuTime() - cpu0
 			runtime.ReadMemStats(&m1)
 			var n, fails, resumed int64
-			var el time.Duration
-			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &fails, &resumed, &el); err != nil || n == 0 {
+			var el, ccpu time.Duration
+			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n, &fails, &resumed, &el, &ccpu); err != nil || n == 0 {
 				log.Fatalf("client output %q: %v", out, err)
 			}
 			rate := float64(n) / el.Seconds()
 			per := float64(cpu.Microseconds()) / float64(n)
+			cper := float64(ccpu.Microseconds()) / float64(n)
 			if *only != "" {
 				fmt.Printf("RESULT %s %s %f %f %d\n", t.name, t.key, rate, per, n)
 			}
-			fmt.Printf("round %d %-11s %-5s %7.0f conn/s  server CPU %6.1f µs/conn  %5.0f allocs %6.0f B/conn  (n=%d fails=%d resumed=%d)\n",
-				r, t.name, t.key, rate, per, float64(m1.Mallocs-m0.Mallocs)/float64(n), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(n), n, fails, resumed)
+			fmt.Printf("round %d %-11s %-5s %7.0f conn/s  server CPU %6.1f µs/conn  client %6.1f µs/conn  %5.0f allocs %6.0f B/conn  %d GCs  (n=%d fails=%d resumed=%d)\n",
+				r, t.name, t.key, rate, per, cper, float64(m1.Mallocs-m0.Mallocs)/float64(n), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(n), m1.NumGC-m0.NumGC, n, fails, resumed)
 			k := t.name + " " + t.key
 			if sums[k] == nil {
 				sums[k] = &sum{}
 			}
 			sums[k].conns += rate
 			sums[k].cpu += per
+			sums[k].rates = append(sums[k].rates, rate)
+			sums[k].cpus = append(sums[k].cpus, per)
 		}
 	}
 	if *memprofile != "" {
@@ -178,7 +206,51 @@ func main() {
 		}
 		if sb != nil && nh != nil {
 			fmt.Printf("  ratio       %-5s rate %.3f  CPU %.3f\n", k, sb.conns/nh.conns, sb.cpu/nh.cpu)
+			var rr, cr []float64
+			for i := range sb.rates {
+				rr = append(rr, sb.rates[i]/nh.rates[i])
+				cr = append(cr, sb.cpus[i]/nh.cpus[i])
+			}
+			fmt.Printf("  per round   %-5s rate ratio median %.3f (%.3f–%.3f)  CPU ratio median %.3f (%.3f–%.3f)\n", k,
+				median(rr), slices.Min(rr), slices.Max(rr), median(cr), slices.Min(cr), slices.Max(cr))
 		}
+	}
+}
+
+// median of xs (which it sorts).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// repin runs this program again on CPU 0 only (its clients go to CPU 1),
+// capped at quota of that CPU when quota > 0.
+func repin(quota float64) {
+	exe, _ := os.Executable()
+	cmd := load.PinnedCommand("0", exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "TLSHS_PINNED=1")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	if quota > 0 {
+		q, err := load.NewQuota("tlshs", quota)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			log.Fatal(err)
+		}
+		defer q.Remove()
+		if err := q.Add(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			log.Fatal(err)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		log.Fatal(err)
 	}
 }
 
@@ -209,9 +281,12 @@ func startSwitchboard(tcfg *tls.Config) string {
 	return srv.Addr()
 }
 
+// pkgResumed counts the resumed handshakes of package client's dials.
+var pkgResumed atomic.Int64
+
 // client opens connections from conc goroutines for d and prints
 // "opened failed resumed elapsed".
-func client(addr, caFile string, conc int, d time.Duration, resume bool, at int64) {
+func client(addr, caFile string, conc int, d time.Duration, resume bool, at int64, pkg bool, profile string) {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		log.Fatal(err)
@@ -223,16 +298,57 @@ func client(addr, caFile string, conc int, d time.Duration, resume bool, at int6
 		tcfg.ClientSessionCache = tls.NewLRUClientSessionCache(1024)
 	}
 	opts := &wstest.DialOptions{TLS: tcfg, Timeout: 10 * time.Second}
+	dial := func() (bool, error) {
+		c, err := wstest.Dial(addr, opts)
+		if err != nil {
+			return false, err
+		}
+		tc, ok := c.Conn.(*tls.Conn)
+		resumed := ok && tc.ConnectionState().DidResume
+		reset(c)
+		return resumed, nil
+	}
+	if pkg {
+		cl, err := sbclient.New(sbclient.Config{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		// resumptions counted as the suite's generator counts them
+		pcfg := tcfg.Clone()
+		pcfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if cs.DidResume {
+				pkgResumed.Add(1)
+			}
+			return nil
+		}
+		dr := &sbclient.Dialer{Client: cl, TLSConfig: pcfg, HandshakeTimeout: 10 * time.Second}
+		h := &sbclient.Handlers{}
+		dial = func() (bool, error) {
+			c, err := dr.Dial(context.Background(), "wss://"+addr+"/", h)
+			if err != nil {
+				return false, err
+			}
+			_ = c.Abort()
+			return false, nil
+		}
+	}
 	// warm-up, not counted
 	for i := 0; i < conc; i++ {
-		if c, err := wstest.Dial(addr, opts); err == nil {
-			reset(c)
-		}
+		_, _ = dial()
 	}
 	if at > 0 {
 		time.Sleep(time.Until(time.Unix(0, at)))
 	}
 	fmt.Println("start")
+	if profile != "" {
+		pf, err := os.Create(profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_ = pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
 	var opened, failed, resumed atomic.Int64
 	start := time.Now()
 	end := start.Add(d)
@@ -242,16 +358,15 @@ func client(addr, caFile string, conc int, d time.Duration, resume bool, at int6
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				c, err := wstest.Dial(addr, opts)
+				r, err := dial()
 				if err != nil {
 					failed.Add(1)
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
-				if tc, ok := c.Conn.(*tls.Conn); ok && tc.ConnectionState().DidResume {
+				if r {
 					resumed.Add(1)
 				}
-				reset(c)
 				opened.Add(1)
 			}
 		}()
@@ -260,7 +375,7 @@ func client(addr, caFile string, conc int, d time.Duration, resume bool, at int6
 	el := time.Since(start)
 	// let the server finish closing before its CPU is read
 	time.Sleep(100 * time.Millisecond)
-	fmt.Println(opened.Load(), failed.Load(), resumed.Load(), int64(el))
+	fmt.Println(opened.Load(), failed.Load(), resumed.Load()+pkgResumed.Load(), int64(el), int64(cpuTime()-cpu0))
 }
 
 // reset closes c's TCP connection with a reset (no close_notify, no

@@ -56,8 +56,12 @@ type Options struct {
 	// TLSCA, when set, makes every connection wss:// (crypto/tls, verifying
 	// the server's certificate against this CA's PEM file); TLSResume keeps
 	// a session cache per worker process.
-	TLSCA           string
-	TLSResume       bool
+	TLSCA     string
+	TLSResume bool
+	// CPUs confines the worker processes to these CPUs (taskset's list
+	// syntax, e.g. "1"); "": anywhere.
+	CPUs string
+
 	DialConcurrency int           // per worker; 0: 64
 	DialTimeout     time.Duration // 0: 10s
 
@@ -123,7 +127,7 @@ func (p *Pool) spawn(ctx context.Context) error {
 		}
 		bin = exe
 	}
-	cmd := exec.Command(bin, "worker")
+	cmd := PinnedCommand(p.opts.CPUs, bin, "worker")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ws/switchboard/benchmarks/internal/ctl"
+	"github.com/switchboard-ws/switchboard/benchmarks/internal/load"
 )
 
 // serverProc is one running server program, driven over its stdin/stdout
@@ -29,7 +30,13 @@ type serverProc struct {
 // startServer starts bin listening on addr with extra flags args (and
 // extra environment variables env) and waits until it is ready.
 func startServer(bin, name, addr, logPath string, args, env []string) (*serverProc, error) {
-	cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+	return startServerOn("", bin, name, addr, logPath, args, env)
+}
+
+// startServerOn is startServer with the server confined to the CPUs in
+// cpus (taskset's list syntax, "0"; "": anywhere).
+func startServerOn(cpus, bin, name, addr, logPath string, args, env []string) (*serverProc, error) {
+	cmd := load.PinnedCommand(cpus, bin, append([]string{"-addr", addr}, args...)...)
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}

@@ -38,6 +38,17 @@ type TLSConfig struct {
 	Keys      []string      `json:"keys"` // certs.ECDSA, certs.RSA
 	HSConc    int           `json:"hs_conc"`
 	HSDur     time.Duration `json:"hs_dur"`
+	// HSPin runs each handshake job's server on CPU 0 and its load
+	// generator on CPU 1 (where taskset and two CPUs are there): the rate
+	// is then the server's, not that of two processes sharing the cores
+	// (TLSResults.HSPinned says whether it was done).
+	HSPin bool `json:"hs_pin"`
+	// HSQuota, with HSPin, also caps the server at this share of its CPU
+	// (a CFS quota, where the cgroup v1 cpu controller is writable): the
+	// generator, which needs about as much CPU per connection as a server,
+	// then has a whole CPU against the server's share and never sets the
+	// rate (TLSResults.HSQuota says whether it was applied).
+	HSQuota float64 `json:"hs_quota"`
 }
 
 func fullTLS() TLSConfig {
@@ -48,7 +59,7 @@ func fullTLS() TLSConfig {
 		EchoConns: 1000, EchoMsgs: 100, EchoSizes: []int{64, 1024},
 		HSServers: []string{"tlsref", "switchboard", "nbio", "gws", "gorilla", "coder"},
 		Keys:      []string{certs.ECDSA, certs.RSA},
-		HSConc:    16, HSDur: 4 * time.Second,
+		HSConc:    16, HSDur: 4 * time.Second, HSPin: true, HSQuota: 0.5,
 	}
 }
 
@@ -62,7 +73,7 @@ func smokeTLS() TLSConfig {
 	return TLSConfig{
 		Rounds: 1, Servers: []string{"switchboard", "gws", "nbio"}, Levels: []int{20},
 		EchoConns: 10, EchoMsgs: 5, EchoSizes: []int{64},
-		HSServers: []string{"tlsref", "switchboard", "gws"}, Keys: []string{certs.ECDSA}, HSConc: 2, HSDur: 500 * time.Millisecond,
+		HSServers: []string{"tlsref", "switchboard", "gws"}, Keys: []string{certs.ECDSA}, HSConc: 2, HSDur: 500 * time.Millisecond, HSPin: true, HSQuota: 0.5,
 	}
 }
 
@@ -93,6 +104,10 @@ type TLSResults struct {
 	Echo    []EchoRun      `json:"echo"`
 	HS      []TLSHandshake `json:"handshake"`
 	Health  []Health       `json:"health"`
+	// HSPinned: the handshake jobs ran with the server on CPU 0 and the
+	// load generator on CPU 1 (TLSConfig.HSPin).
+	HSPinned bool    `json:"hs_pinned"`
+	HSQuota  float64 `json:"hs_quota"` // the server's CPU cap applied; 0: none
 }
 
 // TLSCommand is the command line recorded with the TLS results (set by
@@ -115,7 +130,16 @@ func runTLS(ctx context.Context, cfg Config, res *Results) error {
 	if tc.Rounds <= 0 {
 		return nil
 	}
-	t := &TLSResults{Config: tc, Command: TLSCommand, Started: time.Now()}
+	t := &TLSResults{Config: tc, Command: TLSCommand, Started: time.Now(), HSPinned: tc.HSPin && load.CanPin()}
+	var quota *load.Quota
+	if t.HSPinned && tc.HSQuota > 0 && load.CanQuota() {
+		q, err := load.NewQuota("bench-tls", tc.HSQuota)
+		if err != nil {
+			return err
+		}
+		defer q.Remove()
+		quota, t.HSQuota = q, tc.HSQuota
+	}
 	res.TLS = t
 	pki := map[string]certs.Files{}
 	for _, k := range append([]string{certs.ECDSA}, tc.Keys...) {
@@ -186,13 +210,24 @@ func runTLS(ctx context.Context, cfg Config, res *Results) error {
 			fmt.Fprintf(cfg.Progress, "[tls %d/%d] round %d: %s %s (%s certificate, resumption %v)\n", i+1, len(jobs), j.round, j.kind, j.server, j.key, j.resume)
 		}
 		net0 := readNet()
-		srv, err := startServer(filepath.Join(cfg.BinDir, j.server), j.server, addr, filepath.Join(cfg.OutDir, "logs", tag+".log"), tlsArgs(pki[j.key]), nil)
+		srvCPUs, genCPUs := "", ""
+		if j.kind == "handshake" && t.HSPinned {
+			srvCPUs, genCPUs = "0", "1"
+		}
+		srv, err := startServerOn(srvCPUs, filepath.Join(cfg.BinDir, j.server), j.server, addr, filepath.Join(cfg.OutDir, "logs", tag+".log"), tlsArgs(pki[j.key]), nil)
 		if err != nil {
 			return err
+		}
+		if j.kind == "handshake" && quota != nil {
+			if err := quota.Add(srv.cmd.Process.Pid); err != nil {
+				srv.stop()
+				return err
+			}
 		}
 		opts := load.Options{
 			Bin: filepath.Join(cfg.BinDir, "loadgen"), Addr: addr, SrcBase: src, Progress: cfg.Progress,
 			Label: "  " + j.server + " wss", PingEvery: 20 * time.Second, TLSCA: pki[j.key].CA, TLSResume: j.resume,
+			CPUs: genCPUs,
 		}
 		sj := job{kind: j.kind, server: Server{Name: j.server, Title: j.server}, round: j.round}
 		switch j.kind {

@@ -280,18 +280,26 @@ func writeTLS(w func(string, ...any), r *Results, rel, imgDir string) error {
 		w("\n![echo over TLS: server CPU per round trip](%s/%s)\n\nCommand: %s (echo jobs).\n\n", rel, echoImg, cmd)
 	}
 	if len(s.hs) > 0 {
-		w("### New wss:// connections (TLS handshakes)\n\nConnections opened per second (TCP + TLS handshake + WebSocket upgrade, then closed) by %d concurrent clients, the server's and the load generator's CPU time per connection, and the share resumed; ratio = server CPU per connection vs net/http + crypto/tls (`tlsref`) in the same case.\n\n", c.HSConc)
-		w("| server | certificate | resumption | connections/s | server CPU/conn | ratio | generator CPU/conn | resumed |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+		w("### New wss:// connections (TLS handshakes)\n\nConnections opened per second (TCP + TLS handshake + WebSocket upgrade, then closed) by %d concurrent clients, the server's and the load generator's CPU time per connection, and the share resumed; the ratios are to net/http + crypto/tls (`tlsref`) in the same case.", c.HSConc)
+		switch {
+		case t.HSQuota > 0:
+			w(" Each server ran on CPU 0 (`taskset -c 0`: GOMAXPROCS 1, one event loop for the event-loop servers), capped at %.0f%% of it (a CFS quota), and the load generator on CPU 1: the generator spends about as much CPU per connection as a server, so with a whole CPU against the server's share it never sets the rate, and connections/s is what each server does with the same CPU budget (when the two share the cores, the generator sets the rate and every server reads about the same).", 100*t.HSQuota)
+		case t.HSPinned:
+			w(" Each server ran on CPU 0 alone (`taskset -c 0`: GOMAXPROCS 1, one event loop for the event-loop servers) and the load generator on CPU 1. The generator spends about as much CPU per connection as a server, so where it is busier than the server it sets the rate; the server's CPU per connection is the figure to compare there.")
+		default:
+			w(" Server and load generator shared the machine's CPUs: the generator spends as much CPU per connection as the server or more, so the rates say more about the generator than about the server; the server's CPU per connection is the figure to compare.")
+		}
+		w("\n\n| server | certificate | resumption | connections/s | rate ratio | server CPU/conn | CPU ratio | generator CPU/conn | resumed |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, name := range c.HSServers {
 			for _, k := range c.Keys {
 				for _, res := range []bool{false, true} {
 					h, ok := s.hs[hsKey{name, k, res}]
 					if !ok {
-						w("| %s | %s | %s | — | — | — | — | — |\n", tlsTitle(r, name), k, onOff(res))
+						w("| %s | %s | %s | — | — | — | — | — | — |\n", tlsTitle(r, name), k, onOff(res))
 						continue
 					}
 					ref := s.hs[hsKey{"tlsref", k, res}]
-					w("| %s | %s | %s | %.0f | %.0f µs | %s | %.0f µs | %.0f%% |\n", tlsTitle(r, name), k, onOff(res), h.Rate, h.CPUPer/1e3, ratio(h.CPUPer, ref.CPUPer), h.GenCPUPer/1e3, 100*float64(h.Resumed)/float64(max(h.Opened, 1)))
+					w("| %s | %s | %s | %.0f | %s | %.0f µs | %s | %.0f µs | %.0f%% |\n", tlsTitle(r, name), k, onOff(res), h.Rate, ratio(h.Rate, ref.Rate), h.CPUPer/1e3, ratio(h.CPUPer, ref.CPUPer), h.GenCPUPer/1e3, 100*float64(h.Resumed)/float64(max(h.Opened, 1)))
 				}
 			}
 		}
@@ -357,6 +365,16 @@ func tlsTargets(t *TLSResults, s tlsSummary) []string {
 		for _, res := range []bool{false, true} {
 			h, ok := s.hs[hsKey{"switchboard", k, res}]
 			ref, ok2 := s.hs[hsKey{"tlsref", k, res}]
+			if ok && ok2 && ref.Rate > 0 && h.Rate > 0 {
+				how := "server and generator sharing the CPUs"
+				switch {
+				case t.HSQuota > 0:
+					how = fmt.Sprintf("each server on %.0f%% of a CPU, the generator on another", 100*t.HSQuota)
+				case t.HSPinned:
+					how = "each server on one CPU of its own"
+				}
+				out = append(out, verdict(h.Rate >= ref.Rate, fmt.Sprintf("new connections per second at least net/http + crypto/tls's, %s certificate, resumption %s (%s): %.0f vs %.0f = %.3f×", k, onOff(res), how, h.Rate, ref.Rate, h.Rate/ref.Rate)))
+			}
 			if ok && ok2 && ref.CPUPer > 0 {
 				out = append(out, "(supplementary) "+verdict(h.CPUPer <= 1.1*ref.CPUPer, fmt.Sprintf("server CPU per new connection within 1.1× of net/http + crypto/tls, %s certificate, resumption %s: %.0f vs %.0f µs = %.2f×", k, onOff(res), h.CPUPer/1e3, ref.CPUPer/1e3, h.CPUPer/ref.CPUPer)))
 			}
