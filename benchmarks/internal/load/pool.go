@@ -61,6 +61,8 @@ type Options struct {
 	// CPUs confines the worker processes to these CPUs (taskset's list
 	// syntax, e.g. "1"); "": anywhere.
 	CPUs string
+	// Env is added to the worker processes' environment.
+	Env []string
 
 	DialConcurrency int           // per worker; 0: 64
 	DialTimeout     time.Duration // 0: 10s
@@ -128,6 +130,9 @@ func (p *Pool) spawn(ctx context.Context) error {
 		bin = exe
 	}
 	cmd := PinnedCommand(p.opts.CPUs, bin, "worker")
+	if len(p.opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.opts.Env...)
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
