@@ -394,6 +394,11 @@ func (cfg *dialConfig) connect(ctx context.Context, raw string) (*session, error
 		// Frames that came in the record that ended the head.
 		rest = append(rest, rs.plain...)
 	}
+	if s.sec != nil {
+		if err := s.sec.settle(); err != nil {
+			return nil, err
+		}
+	}
 	s.rest = rest
 	_ = nc.SetDeadline(time.Time{})
 	ok = true

@@ -57,7 +57,8 @@ func FuzzRecordStream(f *testing.F) {
 		if err := sec.rec.InitClient(tls.TLS_AES_128_GCM_SHA256, fuzzKeys()); err != nil {
 			t.Fatal(err)
 		}
-		rs := &recStream{nc: &fuzzConn{r: bytes.NewReader(data)}, s: sec}
+		fc := &fuzzConn{r: bytes.NewReader(data)}
+		rs := &recStream{nc: fc, src: fc, s: sec}
 		h, _, err := readHead(rs, DefaultMaxResponseHead)
 		if err == nil && len(h) > DefaultMaxResponseHead {
 			t.Fatalf("head of %d bytes", len(h))
@@ -69,17 +70,40 @@ func FuzzRecordStream(f *testing.F) {
 }
 
 // FuzzRecordReader: what crypto/tls reads through recordReader is the
-// stream unchanged, and no Read crosses the end of a record.
+// stream unchanged, and no Read crosses the end of a record. With a
+// read-ahead buffer (ahead > 0) every byte taken from the socket is
+// handed out, read ahead, or in the header being handed out, and once
+// exact is set (after exactAt bytes) nothing more is read ahead.
 func FuzzRecordReader(f *testing.F) {
-	f.Add([]byte{22, 3, 3, 0, 3, 1, 2, 3, 23, 3, 3, 0, 1, 9}, uint8(7))
-	f.Add([]byte{22, 3, 3, 0, 0, 20, 3, 3}, uint8(1))
-	f.Fuzz(func(t *testing.T, data []byte, size uint8) {
-		r := &recordReader{r: bytes.NewReader(data)}
+	f.Add([]byte{22, 3, 3, 0, 3, 1, 2, 3, 23, 3, 3, 0, 1, 9}, uint8(7), uint8(0), uint16(0))
+	f.Add([]byte{22, 3, 3, 0, 0, 20, 3, 3}, uint8(1), uint8(0), uint16(0))
+	f.Add([]byte{22, 3, 3, 0, 3, 1, 2, 3, 23, 3, 3, 0, 1, 9, 23, 3, 3, 0, 2, 7, 7}, uint8(3), uint8(16), uint16(8))
+	f.Fuzz(func(t *testing.T, data []byte, size, ahead uint8, exactAt uint16) {
+		src := bytes.NewReader(data)
+		r := &recordReader{r: src}
+		if ahead > 0 {
+			r.ahead = make([]byte, int(ahead)%40+1)
+		}
 		buf := make([]byte, int(size)%64+1)
 		var got []byte
 		next := 0 // offset of the next record boundary
 		for {
+			if len(got) >= int(exactAt) {
+				r.exact = true
+			}
+			before := r.buffered()
 			n, err := r.Read(buf)
+			if r.exact && r.buffered() > before {
+				t.Fatalf("read ahead after exact: %d buffered, %d before", r.buffered(), before)
+			}
+			taken := len(data) - src.Len()
+			hdr := 0
+			if r.left > 0 && r.hdrN < tlsrec.HeaderLen {
+				hdr = tlsrec.HeaderLen - r.hdrN
+			}
+			if err == nil && taken != len(got)+n+r.buffered()+hdr { // (a header cut by the end is dropped)
+				t.Fatalf("%d bytes taken from the socket, %d handed out, %d read ahead, %d of a header", taken, len(got)+n, r.buffered(), hdr)
+			}
 			if len(got) == next && len(data)-next >= tlsrec.HeaderLen {
 				next += tlsrec.RecordLen(data[next:])
 			}

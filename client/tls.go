@@ -15,9 +15,15 @@ import (
 // wss:// on the event loops.
 //
 // The TLS handshake runs with crypto/tls on the dialling goroutine, over
-// the real socket read one record at a time (recordReader): crypto/tls
-// never holds a byte past the record it asked for, so when its handshake
-// returns, the socket is at the first record after the server's Finished.
+// the real socket handed out one record at a time (recordReader):
+// crypto/tls never holds a byte past the record it asked for, so when its
+// handshake returns, what follows the server's Finished is still ours.
+// During the handshake the socket is read ahead (one read takes the
+// server's whole flight, not two per record); once it returns, reads are
+// exact, and the read-ahead left over (only records the server sent
+// before it saw our request, e.g. NewSessionTicket) is consumed in order
+// before the upgrade's answer, so the socket is at a record boundary when
+// the connection moves to a loop (connect checks that nothing is left).
 //
 // TLS 1.3 then leaves crypto/tls: the record layer the server uses
 // (internal/tlsrec) takes over with the application traffic secrets a
@@ -49,6 +55,9 @@ type secure struct {
 	tc       *tls.Conn
 	pipe     *tlsPipe
 	notified bool // close_notify went out (or a fatal alert)
+	// early is the handshake's socket reader, until the connection moves
+	// to a loop: connect checks that it holds nothing read ahead.
+	early *recordReader
 }
 
 // secureIDs numbers record-layer sessions for the loops' cipher caches.
@@ -63,25 +72,48 @@ func handshake(ctx context.Context, nc net.Conn, cfg *tls.Config) (*secure, io.R
 	if takeover {
 		cfg.KeyLogWriter = kl
 	}
-	p := &tlsPipe{raw: nc, rr: recordReader{r: nc}}
+	p := &tlsPipe{raw: nc, rr: recordReader{r: nc, ahead: make([]byte, readAhead)}}
 	tc := tls.Client(p, cfg)
 	err := tc.HandshakeContext(ctx)
+	p.rr.exact = true
 	cs := tc.ConnectionState()
 	if err == nil && takeover && cs.Version == tls.VersionTLS13 && tlsrec.Supported(cs.CipherSuite) {
-		s := &secure{id: secureIDs.Add(1)}
+		s := &secure{id: secureIDs.Add(1), early: &p.rr}
 		err = s.rec.InitClient(cs.CipherSuite, kl)
 		kl.Clear()
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, &recStream{nc: nc, s: s}, nil
+		return s, &recStream{nc: nc, src: rawReader{&p.rr}, s: s}, nil
 	}
 	kl.Clear()
 	if err != nil {
 		return nil, nil, err
 	}
-	return &secure{tc: tc, pipe: p}, tc, nil
+	return &secure{tc: tc, pipe: p, early: &p.rr}, tc, nil
 }
+
+// settle ends the handshake's read-ahead once the upgrade's answer is
+// read: everything read ahead must have been consumed by then (records
+// the server sent before our request come before its answer), so the
+// socket is at a record boundary for the loop.
+func (s *secure) settle() error {
+	if s.early != nil && s.early.buffered() > 0 {
+		return errEarlyRecords
+	}
+	s.early = nil
+	return nil
+}
+
+// readAhead is the most bytes one read of the socket takes during the
+// handshake: the server's flight (a certificate chain of a few KB, the
+// tickets) in one read.
+const readAhead = 8 << 10
+
+// errEarlyRecords ends a dial whose server sent records that were still
+// unread when the upgrade's answer was complete: sent before our request,
+// so not part of a well-formed exchange.
+var errEarlyRecords = errors.New("client: tls: the server sent records before the upgrade request")
 
 // detach switches the pipe from the socket to the loop: from now on every
 // call comes from the connection's loop.
@@ -129,22 +161,60 @@ func (s *secure) closeNotify(out *[]byte) {
 	s.pipe.out = nil
 }
 
-// recordReader reads a socket one TLS record at a time: a Read never
+// recordReader hands out a socket one TLS record at a time: a Read never
 // returns a byte past the end of the record it is in, so what crypto/tls
-// did not ask for stays in the socket.
+// did not ask for stays with us (in the socket, or read ahead).
 type recordReader struct {
 	r    io.Reader
 	hdr  [tlsrec.HeaderLen]byte
 	hdrN int // header bytes handed out
 	left int // bytes of the current record (header included) not handed out
+
+	// ahead holds bytes read from r and not handed out yet, ahead[aoff:aend].
+	// Until exact is set a read of r takes up to len(ahead) bytes; after,
+	// only what is asked for (ahead is drained first).
+	ahead      []byte
+	aoff, aend int
+	exact      bool
 }
+
+// raw reads the socket's bytes, read-ahead first.
+func (p *recordReader) raw(b []byte) (int, error) {
+	if p.aoff < p.aend {
+		n := copy(b, p.ahead[p.aoff:p.aend])
+		p.aoff += n
+		if p.aoff == p.aend && p.exact {
+			p.ahead, p.aoff, p.aend = nil, 0, 0 // drained: not needed any more
+		}
+		return n, nil
+	}
+	if p.exact || len(b) >= len(p.ahead) {
+		return p.r.Read(b)
+	}
+	n, err := p.r.Read(p.ahead)
+	if n == 0 {
+		return 0, err
+	}
+	// Bytes first; an error comes back with the next read.
+	p.aoff, p.aend = 0, n
+	return p.raw(b)
+}
+
+// buffered is the number of bytes read ahead and not handed out yet.
+func (p *recordReader) buffered() int { return p.aend - p.aoff }
+
+// rawReader is a recordReader's socket, read-ahead first, without record
+// boundaries (recStream reads whole records itself).
+type rawReader struct{ p *recordReader }
+
+func (r rawReader) Read(b []byte) (int, error) { return r.p.raw(b) }
 
 func (p *recordReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	if p.left == 0 {
-		if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
+		if _, err := io.ReadFull(rawReader{p}, p.hdr[:]); err != nil {
 			if err == io.ErrUnexpectedEOF {
 				err = io.EOF
 			}
@@ -158,7 +228,7 @@ func (p *recordReader) Read(b []byte) (int, error) {
 		p.left -= n
 		return n, nil
 	}
-	n, err := p.r.Read(b[:min(len(b), p.left)])
+	n, err := p.raw(b[:min(len(b), p.left)])
 	p.left -= n
 	return n, err
 }
@@ -168,6 +238,7 @@ func (p *recordReader) Read(b []byte) (int, error) {
 // dropped with it once the session moves to a loop.
 type recStream struct {
 	nc      net.Conn
+	src     io.Reader // nc's bytes, what the handshake read ahead first
 	s       *secure
 	in, out tlsrec.Cipher
 	rec     []byte // one record, tlsrec.MaxRecord bytes (a fixed size)
@@ -206,14 +277,14 @@ func (r *recStream) next() error {
 	if r.rec == nil {
 		r.rec = make([]byte, tlsrec.MaxRecord)
 	}
-	if _, err := io.ReadFull(r.nc, r.rec[:tlsrec.HeaderLen]); err != nil {
+	if _, err := io.ReadFull(r.src, r.rec[:tlsrec.HeaderLen]); err != nil {
 		return err
 	}
 	n := tlsrec.RecordLen(r.rec)
 	if n > tlsrec.MaxRecord {
 		return r.fail(tlsrec.AlertRecordOverflow)
 	}
-	if _, err := io.ReadFull(r.nc, r.rec[tlsrec.HeaderLen:n]); err != nil {
+	if _, err := io.ReadFull(r.src, r.rec[tlsrec.HeaderLen:n]); err != nil {
 		return err
 	}
 	plain, ev, err := r.s.rec.Read(&r.in, r.rec[:n], r.buf[:0])
