@@ -75,7 +75,7 @@ func handshake(ctx context.Context, nc net.Conn, cfg *tls.Config) (*secure, io.R
 	p := &tlsPipe{raw: nc, rr: recordReader{r: nc, ahead: make([]byte, readAhead)}}
 	tc := tls.Client(p, cfg)
 	err := tc.HandshakeContext(ctx)
-	p.rr.exact = true
+	p.rr.endReadAhead()
 	cs := tc.ConnectionState()
 	if err == nil && takeover && cs.Version == tls.VersionTLS13 && tlsrec.Supported(cs.CipherSuite) {
 		s := &secure{id: secureIDs.Add(1), early: &p.rr}
@@ -198,6 +198,16 @@ func (p *recordReader) raw(b []byte) (int, error) {
 	// Bytes first; an error comes back with the next read.
 	p.aoff, p.aend = 0, n
 	return p.raw(b)
+}
+
+// endReadAhead makes reads exact from now on; the buffer goes once what
+// it holds is handed out (at once when it holds nothing), so a connection
+// that keeps its pipe (crypto/tls on the loop) keeps no buffer.
+func (p *recordReader) endReadAhead() {
+	p.exact = true
+	if p.aoff == p.aend {
+		p.ahead, p.aoff, p.aend = nil, 0, 0
+	}
 }
 
 // buffered is the number of bytes read ahead and not handed out yet.

@@ -73,6 +73,9 @@ func TestHandshakeReadAhead(t *testing.T) {
 			if sec.early != nil {
 				t.Fatal("settle kept the reader")
 			}
+			if sec.pipe != nil && sec.pipe.rr.ahead != nil {
+				t.Fatal("the pipe crypto/tls keeps on the loop kept the read-ahead buffer")
+			}
 			// The server's first frame: in rest, or next on the stream.
 			want := []byte{0x81, 7, 'w', 'e', 'l', 'c', 'o', 'm', 'e'}
 			if rs, ok := rw.(*recStream); ok {
